@@ -1,0 +1,431 @@
+/* Device discovery and choice (the device spec, CLRELU_DEVICE), contexts clrelu creates or
+ * wraps, and the per-device launch tuning. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+#define MAX_PLATFORMS 32
+#define MAX_DEVICES   64
+
+/* ---------------------------------------------------------------------------------------------
+ * Enumeration and the device spec
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct found_device {
+    cl_platform_id platform;
+    cl_device_id device;
+    unsigned p, d;
+} found_device;
+
+static int contains_nocase(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    if (n == 0)
+        return 0;
+    for (; *hay; ++hay)
+        if (strncasecmp(hay, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+static void platform_string(cl_platform_id p, cl_platform_info what, char *buf, size_t len) {
+    buf[0] = '\0';
+    if (clGetPlatformInfo(p, what, len, buf, NULL) != CL_SUCCESS)
+        buf[0] = '\0';
+    buf[len - 1] = '\0';
+}
+
+static void device_string(cl_device_id d, cl_device_info what, char *buf, size_t len) {
+    buf[0] = '\0';
+    if (clGetDeviceInfo(d, what, len, buf, NULL) != CL_SUCCESS)
+        buf[0] = '\0';
+    buf[len - 1] = '\0';
+}
+
+static int device_matches(const found_device *f, const char *needle) {
+    static const cl_platform_info pinfo[] = {CL_PLATFORM_NAME, CL_PLATFORM_VENDOR,
+                                             CL_PLATFORM_VERSION};
+    static const cl_device_info dinfo[] = {CL_DEVICE_NAME, CL_DEVICE_VENDOR};
+    char buf[256];
+    for (size_t i = 0; i < CLRELU__ARRAY_LEN(pinfo); ++i) {
+        platform_string(f->platform, pinfo[i], buf, sizeof buf);
+        if (contains_nocase(buf, needle))
+            return 1;
+    }
+    for (size_t i = 0; i < CLRELU__ARRAY_LEN(dinfo); ++i) {
+        device_string(f->device, dinfo[i], buf, sizeof buf);
+        if (contains_nocase(buf, needle))
+            return 1;
+    }
+    return 0;
+}
+
+static cl_device_type device_type(cl_device_id d) {
+    cl_device_type t = 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof t, &t, NULL) != CL_SUCCESS)
+        return 0;
+    return t;
+}
+
+/* Every OpenCL device of every platform, in (platform, device) index order. No platform at
+ * all (no ICD installed) is an empty list, not an error. */
+static size_t enumerate(found_device *out, size_t cap, cl_uint *n_platforms) {
+    cl_platform_id plats[MAX_PLATFORMS];
+    cl_uint np = 0;
+    if (clGetPlatformIDs(MAX_PLATFORMS, plats, &np) != CL_SUCCESS)
+        np = 0;
+    if (np > MAX_PLATFORMS)
+        np = MAX_PLATFORMS;
+    *n_platforms = np;
+    size_t count = 0;
+    for (cl_uint p = 0; p < np; ++p) {
+        cl_device_id devs[MAX_DEVICES];
+        cl_uint nd = 0;
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, MAX_DEVICES, devs, &nd) != CL_SUCCESS)
+            continue;
+        if (nd > MAX_DEVICES)
+            nd = MAX_DEVICES;
+        for (cl_uint d = 0; d < nd && count < cap; ++d)
+            out[count++] = (found_device){plats[p], devs[d], p, d};
+    }
+    return count;
+}
+
+static int parse_index_spec(const char *spec, unsigned *p, unsigned *d) {
+    size_t a = strspn(spec, "0123456789");
+    if (a == 0 || a > 6 || spec[a] != ':')
+        return 0;
+    size_t b = strspn(spec + a + 1, "0123456789");
+    if (b == 0 || b > 6 || spec[a + 1 + b] != '\0')
+        return 0;
+    *p = (unsigned)strtoul(spec, NULL, 10);
+    *d = (unsigned)strtoul(spec + a + 1, NULL, 10);
+    return 1;
+}
+
+/* A list of what is present, for error messages: "0:0 'name' (platform)". */
+static void describe_devices(const found_device *devs, size_t count, char *buf, size_t len) {
+    size_t used = 0;
+    buf[0] = '\0';
+    if (count == 0) {
+        snprintf(buf, len, "no OpenCL device is present");
+        return;
+    }
+    for (size_t i = 0; i < count && used + 1 < len; ++i) {
+        char name[128], plat[128];
+        device_string(devs[i].device, CL_DEVICE_NAME, name, sizeof name);
+        platform_string(devs[i].platform, CL_PLATFORM_NAME, plat, sizeof plat);
+        int w = snprintf(buf + used, len - used, "%s%u:%u '%s' on '%s'",
+                         i ? ", " : "present: ", devs[i].p, devs[i].d, name, plat);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* Resolves a spec other than "cpu" to a device. *is_cpu_path is set when the default spec
+ * finds no GPU. */
+static clrelu_status resolve(const char *spec, const char *origin, found_device *chosen,
+                             int *is_cpu_path) {
+    found_device devs[MAX_PLATFORMS * 4];
+    cl_uint np = 0;
+    size_t count = enumerate(devs, CLRELU__ARRAY_LEN(devs), &np);
+    *is_cpu_path = 0;
+
+    if (spec == NULL || strcasecmp(spec, "gpu") == 0) {
+        for (size_t i = 0; i < count; ++i) {
+            if (device_type(devs[i].device) & CL_DEVICE_TYPE_GPU) {
+                *chosen = devs[i];
+                return CLRELU_OK;
+            }
+        }
+        if (spec == NULL) {
+            *is_cpu_path = 1;
+            return CLRELU_OK;
+        }
+        char what[1024];
+        describe_devices(devs, count, what, sizeof what);
+        return clrelu__fail(NULL, CLRELU_ERROR_DEVICE_NOT_FOUND,
+                            "clrelu_context_create: %s 'gpu': no OpenCL GPU found (%s)", origin,
+                            what);
+    }
+
+    unsigned p, d;
+    if (parse_index_spec(spec, &p, &d)) {
+        for (size_t i = 0; i < count; ++i) {
+            if (devs[i].p == p && devs[i].d == d) {
+                *chosen = devs[i];
+                return CLRELU_OK;
+            }
+        }
+        char what[1024];
+        describe_devices(devs, count, what, sizeof what);
+        return clrelu__fail(NULL, CLRELU_ERROR_DEVICE_NOT_FOUND,
+                            "clrelu_context_create: %s '%s': no device %u on platform %u (%u "
+                            "platform(s); %s)",
+                            origin, spec, d, p, (unsigned)np, what);
+    }
+
+    for (size_t i = 0; i < count; ++i) {
+        if (device_matches(&devs[i], spec)) {
+            *chosen = devs[i];
+            return CLRELU_OK;
+        }
+    }
+    char what[1024];
+    describe_devices(devs, count, what, sizeof what);
+    return clrelu__fail(NULL, CLRELU_ERROR_DEVICE_NOT_FOUND,
+                        "clrelu_context_create: %s '%s' matches no OpenCL platform or device "
+                        "(expected cpu, gpu, P:D or a name; %s)",
+                        origin, spec, what);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Context life
+ * ------------------------------------------------------------------------------------------ */
+
+static clrelu_context *context_new(clrelu_status *st) {
+    clrelu_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        *st = clrelu__fail(NULL, CLRELU_ERROR_OUT_OF_MEMORY,
+                           "clrelu_context_create: out of host memory for the context");
+        return NULL;
+    }
+    pthread_mutex_init(&ctx->lock, NULL);
+    pthread_mutex_init(&ctx->err_lock, NULL);
+    ctx->host_path = CLRELU_HOST_PATH_CPU;
+
+    const char *isa = getenv("CLRELU_CPU_ISA");
+    char why[256];
+    ctx->cpu = clrelu__cpu_select(isa && *isa ? isa : NULL, why, sizeof why);
+    if (!ctx->cpu) {
+        *st = clrelu__fail(NULL, CLRELU_ERROR_ISA_UNAVAILABLE, "clrelu_context_create: %s", why);
+        clrelu_context_release(ctx);
+        return NULL;
+    }
+    ctx->info.kind = CLRELU_DEVICE_KIND_SIMD;
+    snprintf(ctx->info.id, sizeof ctx->info.id, "cpu");
+    snprintf(ctx->info.device, sizeof ctx->info.device, "%s", clrelu__cpu_brand());
+    snprintf(ctx->info.cpu_isa, sizeof ctx->info.cpu_isa, "%s", ctx->cpu->isa);
+    ctx->info.compute_units = clrelu__cpu_count();
+    ctx->info.has_fp64 = 1;
+    *st = CLRELU_OK;
+    return ctx;
+}
+
+/* Reads what the context's device is, and chooses its tuning. */
+static void fill_device_info(clrelu_context *ctx) {
+    clrelu_context_info *info = &ctx->info;
+    cl_device_type t = device_type(ctx->device);
+    info->kind = (t & CL_DEVICE_TYPE_GPU)   ? CLRELU_DEVICE_KIND_GPU
+                 : (t & CL_DEVICE_TYPE_CPU) ? CLRELU_DEVICE_KIND_CPU
+                                            : CLRELU_DEVICE_KIND_ACCELERATOR;
+    platform_string(ctx->platform, CL_PLATFORM_NAME, info->platform, sizeof info->platform);
+    device_string(ctx->device, CL_DEVICE_NAME, info->device, sizeof info->device);
+    device_string(ctx->device, CL_DRIVER_VERSION, info->driver, sizeof info->driver);
+    cl_uint cu = 1;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    info->compute_units = cu ? cu : 1;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof info->global_mem,
+                    &info->global_mem, NULL);
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof info->max_alloc,
+                    &info->max_alloc, NULL);
+    cl_device_fp_config fp64 = 0;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
+    info->has_fp64 = fp64 != 0;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof ctx->base_align_bits,
+                    &ctx->base_align_bits, NULL);
+    info->platform_id = ctx->platform;
+    info->device_id = ctx->device;
+    info->context = ctx->cl_ctx;
+    info->queue = ctx->queue;
+    clrelu__choose_tuning(ctx);
+}
+
+void clrelu__choose_tuning(clrelu_context *ctx) {
+    clrelu__tuning *t = &ctx->tuning;
+    size_t max_wg = 256;
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+    if (ctx->info.kind == CLRELU_DEVICE_KIND_CPU) {
+        /* CPU devices (PoCL, Intel's CPU runtime): one work-group is one task on a core, and
+         * the compiler vectorises across work-items, so few large groups of wide vectors. */
+        t->vec = 16;
+        t->local = 64;
+        t->max_groups = (size_t)ctx->info.compute_units * 4;
+    } else {
+        /* GPUs: float4 per work-item, 256-item groups, a grid-stride cap of 8 groups per
+         * compute unit (at 2^22 on an H100 that ran 7.15 us against 8.76 us for one float4
+         * per item; see DESIGN.md). */
+        t->vec = 4;
+        t->local = 256;
+        t->max_groups = (size_t)ctx->info.compute_units * 8;
+    }
+    if (t->local > max_wg)
+        t->local = max_wg ? max_wg : 1;
+    /* Experiments: CLRELU_TUNING="vec,local,groups_per_cu" overrides (not a public knob). */
+    const char *env = getenv("CLRELU_TUNING");
+    unsigned v, l, g;
+    if (env && sscanf(env, "%u,%u,%u", &v, &l, &g) == 3 && (v == 4 || v == 8 || v == 16) && l > 0 &&
+        l <= max_wg && g > 0) {
+        t->vec = v;
+        t->local = l;
+        t->max_groups = (size_t)ctx->info.compute_units * g;
+    }
+}
+
+/* Creates the cl_context and queue on the chosen device. */
+static clrelu_status open_device(clrelu_context *ctx, const found_device *f) {
+    clrelu_status st = CLRELU_OK;
+    cl_int err = CL_SUCCESS;
+    ctx->platform = f->platform;
+    ctx->device = f->device;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)f->platform, 0};
+    ctx->cl_ctx = clCreateContext(props, 1, &f->device, NULL, NULL, &err);
+    CLRELU__CL_TRY(NULL, st, done, "clrelu_context_create: clCreateContext", err);
+    ctx->queue = clCreateCommandQueue(ctx->cl_ctx, f->device, 0, &err);
+    CLRELU__CL_TRY(NULL, st, done, "clrelu_context_create: clCreateCommandQueue", err);
+    ctx->has_device = 1;
+    fill_device_info(ctx);
+    snprintf(ctx->info.id, sizeof ctx->info.id, "%u:%u", f->p, f->d);
+done:
+    return st;
+}
+
+clrelu_status clrelu_context_create(clrelu_context **out, const char *device_spec) {
+    if (!out)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_create: out is NULL");
+    *out = NULL;
+    const char *origin = "device_spec";
+    if (!device_spec || !*device_spec) {
+        const char *env = getenv("CLRELU_DEVICE");
+        device_spec = env && *env ? env : NULL;
+        origin = "CLRELU_DEVICE";
+    }
+
+    clrelu_status st;
+    clrelu_context *ctx = context_new(&st);
+    if (!ctx)
+        return st;
+
+    if (device_spec && strcasecmp(device_spec, "cpu") == 0) {
+        *out = ctx;
+        return CLRELU_OK;
+    }
+    found_device f;
+    int cpu_path = 0;
+    st = resolve(device_spec, origin, &f, &cpu_path);
+    if (st == CLRELU_OK && !cpu_path)
+        st = open_device(ctx, &f);
+    if (st != CLRELU_OK) {
+        clrelu_context_release(ctx);
+        return st;
+    }
+    *out = ctx;
+    return CLRELU_OK;
+}
+
+clrelu_status clrelu_context_wrap(clrelu_context **out, cl_context context,
+                                  cl_command_queue queue) {
+    if (!out)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_wrap: out is NULL");
+    *out = NULL;
+    if (!context)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_wrap: context is NULL");
+    if (!queue)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_wrap: queue is NULL");
+    cl_uint ndev = 0;
+    cl_int err = clGetContextInfo(context, CL_CONTEXT_NUM_DEVICES, sizeof ndev, &ndev, NULL);
+    if (err != CL_SUCCESS)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_wrap: context is not a valid cl_context (%s)",
+                            clrelu__cl_error_name(err));
+    cl_context qctx = NULL;
+    cl_device_id dev = NULL;
+    err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof dev, &dev, NULL);
+    if (err != CL_SUCCESS)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_wrap: queue is not a valid cl_command_queue (%s)",
+                            clrelu__cl_error_name(err));
+    if (qctx != context)
+        return clrelu__fail(NULL, CLRELU_ERROR_WRONG_CONTEXT,
+                            "clrelu_context_wrap: queue belongs to cl_context %p, not to the "
+                            "given context %p",
+                            (void *)qctx, (void *)context);
+    cl_platform_id plat = NULL;
+    err = clGetDeviceInfo(dev, CL_DEVICE_PLATFORM, sizeof plat, &plat, NULL);
+    if (err != CL_SUCCESS)
+        return clrelu__cl_fail(NULL, err,
+                               "clrelu_context_wrap: clGetDeviceInfo(CL_DEVICE_PLATFORM)");
+
+    clrelu_status st;
+    clrelu_context *ctx = context_new(&st);
+    if (!ctx)
+        return st;
+    clRetainContext(context);
+    clRetainCommandQueue(queue);
+    ctx->cl_ctx = context;
+    ctx->queue = queue;
+    ctx->platform = plat;
+    ctx->device = dev;
+    ctx->has_device = 1;
+    fill_device_info(ctx);
+    ctx->info.id[0] = '\0';
+    /* The same device may be reachable by a spec: say which, so results can name it. */
+    found_device devs[MAX_PLATFORMS * 4];
+    cl_uint np = 0;
+    size_t count = enumerate(devs, CLRELU__ARRAY_LEN(devs), &np);
+    for (size_t i = 0; i < count; ++i)
+        if (devs[i].device == dev)
+            snprintf(ctx->info.id, sizeof ctx->info.id, "%u:%u", devs[i].p, devs[i].d);
+    *out = ctx;
+    return CLRELU_OK;
+}
+
+void clrelu_context_release(clrelu_context *ctx) {
+    if (!ctx)
+        return;
+    clrelu__programs_release(ctx);
+    clrelu__pool_release(ctx);
+    if (ctx->queue)
+        clReleaseCommandQueue(ctx->queue);
+    if (ctx->cl_ctx)
+        clReleaseContext(ctx->cl_ctx);
+    pthread_mutex_destroy(&ctx->lock);
+    pthread_mutex_destroy(&ctx->err_lock);
+    free(ctx);
+}
+
+clrelu_status clrelu_context_get_info(const clrelu_context *ctx, clrelu_context_info *info) {
+    if (!ctx)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_get_info: ctx is NULL");
+    if (!info)
+        return clrelu__fail((clrelu_context *)ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_get_info: info is NULL");
+    *info = ctx->info;
+    return CLRELU_OK;
+}
+
+clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrelu_host_path path) {
+    if (!ctx)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_set_host_path: ctx is NULL");
+    if (path != CLRELU_HOST_PATH_CPU && path != CLRELU_HOST_PATH_DEVICE)
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_set_host_path: path = %d is not a clrelu_host_path",
+                            (int)path);
+    if (path == CLRELU_HOST_PATH_DEVICE && !ctx->has_device)
+        return clrelu__fail(ctx, CLRELU_ERROR_NO_DEVICE,
+                            "clrelu_context_set_host_path: path = CLRELU_HOST_PATH_DEVICE, but "
+                            "this context is the CPU path only (device spec 'cpu')");
+    ctx->host_path = path;
+    return CLRELU_OK;
+}

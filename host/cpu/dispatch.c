@@ -1,0 +1,147 @@
+/* Picks the CPU path's instruction set: features are detected once (cpuid and, for the AVX
+ * families, xgetbv, since the OS must save the wider registers too); a context asks for the
+ * best one, or for the one CLRELU_CPU_ISA forces. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cpu.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define CLRELU__X86 1
+#endif
+
+typedef struct features {
+    int sse2, avx2, avx512;
+    char brand[64];
+} features;
+
+static features detected;
+static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
+
+#if defined(CLRELU__X86)
+static unsigned long long xgetbv0(void) {
+    unsigned eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+}
+#endif
+
+static void detect(void) {
+#if defined(CLRELU__X86)
+    unsigned a, b, c, d;
+    unsigned max_leaf = __get_cpuid_max(0, NULL);
+    if (max_leaf >= 1 && __get_cpuid(1, &a, &b, &c, &d)) {
+        detected.sse2 = (d >> 26) & 1;
+        int osxsave = (c >> 27) & 1;
+        unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
+        int os_avx = (xcr0 & 0x6) == 0x6;      /* XMM and YMM state */
+        int os_avx512 = (xcr0 & 0xe6) == 0xe6; /* and opmask, ZMM_Hi256, Hi16_ZMM */
+        if (max_leaf >= 7) {
+            __cpuid_count(7, 0, a, b, c, d);
+            detected.avx2 = os_avx && ((b >> 5) & 1);
+            detected.avx512 = os_avx512 && ((b >> 16) & 1);
+        }
+    }
+    if (__get_cpuid_max(0x80000000, NULL) >= 0x80000004) {
+        unsigned regs[12];
+        for (unsigned i = 0; i < 3; ++i)
+            __get_cpuid(0x80000002 + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2],
+                        &regs[4 * i + 3]);
+        memcpy(detected.brand, regs, sizeof regs);
+        detected.brand[sizeof regs] = '\0';
+        /* The brand string is padded with spaces on some CPUs. */
+        char *s = detected.brand;
+        while (*s == ' ')
+            memmove(s, s + 1, strlen(s));
+        for (size_t len = strlen(s); len > 0 && s[len - 1] == ' '; --len)
+            s[len - 1] = '\0';
+    }
+#endif
+}
+
+typedef struct variant {
+    const char *name;
+    const clrelu__cpu_kernels *kernels; /* NULL: not built into this library */
+    const int *usable;                  /* NULL: always usable */
+} variant;
+
+/* Best first; the first usable one is the default. */
+static const variant variants[] = {
+    {"avx512",
+#if defined(CLRELU_HAVE_AVX512)
+     &clrelu__cpu_avx512,
+#else
+     NULL,
+#endif
+     &detected.avx512},
+    {"avx2",
+#if defined(CLRELU_HAVE_AVX2)
+     &clrelu__cpu_avx2,
+#else
+     NULL,
+#endif
+     &detected.avx2},
+    {"sse2",
+#if defined(CLRELU_HAVE_SSE2)
+     &clrelu__cpu_sse2,
+#else
+     NULL,
+#endif
+     &detected.sse2},
+    {"scalar", &clrelu__cpu_scalar, NULL},
+};
+
+const clrelu__cpu_kernels *clrelu__cpu_select(const char *isa, char *why, size_t why_len) {
+    pthread_once(&detect_once, detect);
+    size_t count = sizeof variants / sizeof variants[0];
+    for (size_t i = 0; i < count; ++i) {
+        const variant *v = &variants[i];
+        int usable = v->kernels && (!v->usable || *v->usable);
+        if (isa == NULL) {
+            if (usable)
+                return v->kernels;
+            continue;
+        }
+        if (strcasecmp(isa, v->name) != 0)
+            continue;
+        if (!v->kernels)
+            snprintf(why, why_len, "CLRELU_CPU_ISA=%s: this build of clrelu has no %s kernels", isa,
+                     v->name);
+        else if (!usable)
+            snprintf(why, why_len, "CLRELU_CPU_ISA=%s: this CPU (%s) does not support %s", isa,
+                     detected.brand[0] ? detected.brand : "unknown", v->name);
+        return usable ? v->kernels : NULL;
+    }
+    snprintf(why, why_len, "CLRELU_CPU_ISA=%s: unknown ISA (expected scalar, sse2, avx2 or avx512)",
+             isa);
+    return NULL;
+}
+
+void clrelu__cpu_hide_for_testing(const char *isa) {
+    pthread_once(&detect_once, detect);
+    if (strcasecmp(isa, "avx512") == 0)
+        detected.avx512 = 0;
+    else if (strcasecmp(isa, "avx2") == 0)
+        detected.avx2 = 0;
+    else if (strcasecmp(isa, "sse2") == 0)
+        detected.sse2 = 0;
+}
+
+const char *clrelu__cpu_brand(void) {
+    pthread_once(&detect_once, detect);
+    return detected.brand;
+}
+
+unsigned clrelu__cpu_count(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
+}

@@ -1,0 +1,40 @@
+/* SSE2 kernels (every x86-64 CPU): 4 floats per register, integer compares on the bits. */
+#include <emmintrin.h>
+
+#include "cpu.h"
+#include "relu_bits.h"
+
+static inline __m128i keep_mask(__m128i b) {
+    const __m128i abs = _mm_set1_epi32((int)CLRELU__F32_ABS);
+    const __m128i inf = _mm_set1_epi32((int)CLRELU__F32_INF);
+    __m128i positive = _mm_cmpgt_epi32(b, _mm_setzero_si128());
+    __m128i nan = _mm_cmpgt_epi32(_mm_and_si128(b, abs), inf);
+    return _mm_or_si128(positive, nan);
+}
+
+static void relu_fwd_f32(size_t n, const float *x, float *y) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(x + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(x + i + 4));
+        _mm_storeu_si128((__m128i *)(y + i), _mm_and_si128(a, keep_mask(a)));
+        _mm_storeu_si128((__m128i *)(y + i + 4), _mm_and_si128(b, keep_mask(b)));
+    }
+    clrelu__relu_fwd_f32_tail(n - i, x + i, y + i);
+}
+
+static void relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128i k = keep_mask(_mm_loadu_si128((const __m128i *)(x + i)));
+        __m128i g = _mm_loadu_si128((const __m128i *)(dy + i));
+        _mm_storeu_si128((__m128i *)(dx + i), _mm_and_si128(g, k));
+    }
+    clrelu__relu_bwd_f32_tail(n - i, dy + i, x + i, dx + i);
+}
+
+const clrelu__cpu_kernels clrelu__cpu_sse2 = {
+    .isa = "sse2",
+    .relu_fwd_f32 = relu_fwd_f32,
+    .relu_bwd_f32 = relu_bwd_f32,
+};

@@ -1,0 +1,119 @@
+/* Internal declarations shared by the rooms of the host library (context, program, buffer,
+ * ops, host_api, error). Nothing here is exported. */
+#ifndef CLRELU_INTERNAL_H
+#define CLRELU_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "clrelu/clrelu.h"
+#include "cpu/cpu.h"
+
+#define CLRELU__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CLRELU__MAX_KERNELS  8
+#define CLRELU__POOL_SLOTS   3
+#define CLRELU__ERROR_LEN    2048
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CLRELU__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLRELU__PRINTF(f, a)
+#endif
+
+/* One built program: a kernel source built with one option string, and the kernels made
+ * from it so far. Programs live until the context is released. */
+typedef struct clrelu__program {
+    struct clrelu__program *next;
+    const char *source_name;
+    char *options;
+    cl_program program;
+    struct {
+        char name[48];
+        cl_kernel kernel;
+    } kernels[CLRELU__MAX_KERNELS];
+    int n_kernels;
+} clrelu__program;
+
+/* Device buffers kept for host-array round trips, grown on demand, reused across calls. */
+typedef struct clrelu__pool {
+    cl_mem mem[CLRELU__POOL_SLOTS];
+    size_t bytes[CLRELU__POOL_SLOTS];
+} clrelu__pool;
+
+/* How kernels are launched on this device: the one place for vendor differences. */
+typedef struct clrelu__tuning {
+    unsigned vec;      /* elements per vector load (4 or 16) */
+    size_t local;      /* work-group size */
+    size_t max_groups; /* grid-stride cap on the number of work-groups */
+} clrelu__tuning;
+
+struct clrelu_context {
+    pthread_mutex_t lock;     /* programs, kernel arguments, pool */
+    pthread_mutex_t err_lock; /* error[] */
+    int has_device;
+    clrelu_context_info info;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl_ctx;
+    cl_command_queue queue;
+    cl_uint base_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN */
+    clrelu__tuning tuning;
+    clrelu__program *programs;
+    clrelu__pool pool;
+    clrelu_host_path host_path;
+    const clrelu__cpu_kernels *cpu;
+    char error[CLRELU__ERROR_LEN];
+};
+
+/* error.c: record a message (on the calling thread, and on ctx when it is not NULL) and
+ * return status, so that a failing check reads `return clrelu__fail(ctx, st, "...", ...)`. */
+clrelu_status clrelu__fail(clrelu_context *ctx, clrelu_status status, const char *fmt, ...)
+    CLRELU__PRINTF(3, 4);
+/* Records "<what> failed: CL_NAME (code)" and returns the status that code maps to. */
+clrelu_status clrelu__cl_fail(clrelu_context *ctx, cl_int err, const char *what);
+const char *clrelu__cl_error_name(cl_int err);
+
+/* On an OpenCL error, record it, set st and jump to label: the one cleanup path of a call. */
+#define CLRELU__CL_TRY(ctx, st, label, what, call)                                                 \
+    do {                                                                                           \
+        cl_int clrelu__e = (call);                                                                 \
+        if (clrelu__e != CL_SUCCESS) {                                                             \
+            (st) = clrelu__cl_fail((ctx), clrelu__e, (what));                                      \
+            goto label;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* context.c: vendor tuning is chosen here, once per context. */
+void clrelu__choose_tuning(clrelu_context *ctx);
+
+/* program.c: the kernel named kernel_name of source source_name built with options; builds
+ * the program on first use. Call with ctx->lock held. */
+clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *source_name,
+                                 const char *options, const char *kernel_name, cl_kernel *out);
+void clrelu__programs_release(clrelu_context *ctx);
+
+/* buffer.c: a pooled device buffer of at least bytes in slot. Call with ctx->lock held. */
+clrelu_status clrelu__pool_get(clrelu_context *ctx, const char *fn, int slot, size_t bytes,
+                               cl_mem *out);
+void clrelu__pool_release(clrelu_context *ctx);
+
+/* ops.c: checks and the launch, shared with host_api.c. */
+clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clrelu_desc *desc);
+/* Which computation a kernel does; with the desc it names the kernel. */
+typedef enum clrelu__pass { CLRELU__FORWARD, CLRELU__BACKWARD } clrelu__pass;
+/* Enqueues the kernel for (desc, pass) on n elements of already-checked buffers (inputs
+ * first, the output last). Call with ctx->lock held. */
+clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
+                                    clrelu__pass pass, size_t n, int n_bufs, const cl_mem *mems,
+                                    const size_t *offs, cl_uint n_wait, const cl_event *wait,
+                                    cl_event *done);
+
+/* kernel_sources.c, generated from the .cl files in kernels/ */
+struct clrelu__kernel_source {
+    const char *name;
+    const char *text;
+    size_t length;
+};
+extern const struct clrelu__kernel_source clrelu__kernel_sources[];
+
+#endif

@@ -1,0 +1,111 @@
+/* Kernel programs: the embedded sources, built once per (context, source, options) on first
+ * use and kept, with their kernels, until the context is released. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const struct clrelu__kernel_source *find_source(const char *name) {
+    for (const struct clrelu__kernel_source *s = clrelu__kernel_sources; s->name; ++s)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+/* Builds source with options; on a build failure the message carries the build log. */
+static clrelu_status build(clrelu_context *ctx, const char *fn,
+                           const struct clrelu__kernel_source *src, const char *options,
+                           cl_program *out) {
+    cl_int err = CL_SUCCESS;
+    const char *text = src->text;
+    size_t length = src->length;
+    cl_program prog = clCreateProgramWithSource(ctx->cl_ctx, 1, &text, &length, &err);
+    if (err != CL_SUCCESS) {
+        char what[160];
+        snprintf(what, sizeof what, "%s: clCreateProgramWithSource(%s.cl)", fn, src->name);
+        return clrelu__cl_fail(ctx, err, what);
+    }
+    err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        char log[1200] = "";
+        size_t got = 0;
+        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log, &got);
+        log[sizeof log - 1] = '\0';
+        clReleaseProgram(prog);
+        clrelu_status st = err == CL_BUILD_PROGRAM_FAILURE ? CLRELU_ERROR_BUILD
+                           : err == CL_OUT_OF_HOST_MEMORY  ? CLRELU_ERROR_OUT_OF_MEMORY
+                                                           : CLRELU_ERROR_OPENCL;
+        return clrelu__fail(ctx, st, "%s: clBuildProgram(%s.cl, \"%s\") failed: %s (%d); log: %s",
+                            fn, src->name, options, clrelu__cl_error_name(err), (int)err, log);
+    }
+    *out = prog;
+    return CLRELU_OK;
+}
+
+clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *source_name,
+                                 const char *options, const char *kernel_name, cl_kernel *out) {
+    clrelu__program *p = ctx->programs;
+    while (p && !(p->source_name == source_name && strcmp(p->options, options) == 0))
+        p = p->next;
+    if (!p) {
+        const struct clrelu__kernel_source *src = find_source(source_name);
+        if (!src)
+            return clrelu__fail(ctx, CLRELU_ERROR_UNSUPPORTED,
+                                "%s: kernel source %s.cl is not in this build", fn, source_name);
+        p = calloc(1, sizeof *p);
+        char *opts = malloc(strlen(options) + 1);
+        if (!p || !opts) {
+            free(p);
+            free(opts);
+            return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
+        }
+        strcpy(opts, options);
+        clrelu_status st = build(ctx, fn, src, options, &p->program);
+        if (st != CLRELU_OK) {
+            free(p);
+            free(opts);
+            return st;
+        }
+        p->source_name = source_name;
+        p->options = opts;
+        p->next = ctx->programs;
+        ctx->programs = p;
+    }
+    for (int i = 0; i < p->n_kernels; ++i) {
+        if (strcmp(p->kernels[i].name, kernel_name) == 0) {
+            *out = p->kernels[i].kernel;
+            return CLRELU_OK;
+        }
+    }
+    if (p->n_kernels == CLRELU__MAX_KERNELS)
+        return clrelu__fail(ctx, CLRELU_ERROR_UNSUPPORTED,
+                            "%s: more than %d kernels asked of one program", fn,
+                            CLRELU__MAX_KERNELS);
+    cl_int err = CL_SUCCESS;
+    cl_kernel k = clCreateKernel(p->program, kernel_name, &err);
+    if (err != CL_SUCCESS) {
+        char what[160];
+        snprintf(what, sizeof what, "%s: clCreateKernel(%s)", fn, kernel_name);
+        return clrelu__cl_fail(ctx, err, what);
+    }
+    snprintf(p->kernels[p->n_kernels].name, sizeof p->kernels[0].name, "%s", kernel_name);
+    p->kernels[p->n_kernels].kernel = k;
+    p->n_kernels++;
+    *out = k;
+    return CLRELU_OK;
+}
+
+void clrelu__programs_release(clrelu_context *ctx) {
+    clrelu__program *p = ctx->programs;
+    while (p) {
+        clrelu__program *next = p->next;
+        for (int i = 0; i < p->n_kernels; ++i)
+            clReleaseKernel(p->kernels[i].kernel);
+        clReleaseProgram(p->program);
+        free(p->options);
+        free(p);
+        p = next;
+    }
+    ctx->programs = NULL;
+}

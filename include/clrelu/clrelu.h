@@ -1,0 +1,222 @@
+/* clrelu: the ReLU family of activations on any OpenCL device, with a CPU SIMD path for host
+ * arrays and machines without a device. This header is the whole public API (C11). */
+#ifndef CLRELU_CLRELU_H
+#define CLRELU_CLRELU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#if defined(__APPLE__)
+#include <OpenCL/cl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#include "clrelu/clrelu_version.h"
+
+#if defined(CLRELU_STATIC_DEFINE)
+#define CLRELU_API
+#elif defined(_WIN32)
+#if defined(CLRELU_BUILDING)
+#define CLRELU_API __declspec(dllexport)
+#else
+#define CLRELU_API __declspec(dllimport)
+#endif
+#else
+#define CLRELU_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes. Every fallible call returns one; the detail (which argument, its value, the
+ * OpenCL error name, a build log) is in clrelu_context_error() / clrelu_last_error().
+ * ------------------------------------------------------------------------------------------ */
+#define CLRELU_STATUS_LIST(X)                                                                      \
+    X(CLRELU_OK, 0, "success")                                                                     \
+    X(CLRELU_ERROR_INVALID_ARGUMENT, -1, "invalid argument")                                       \
+    X(CLRELU_ERROR_OUT_OF_BOUNDS, -2, "offset + n exceeds the buffer")                             \
+    X(CLRELU_ERROR_SIZE_OVERFLOW, -3, "size computation overflows size_t")                         \
+    X(CLRELU_ERROR_WRONG_CONTEXT, -4, "buffer or queue belongs to another OpenCL context")         \
+    X(CLRELU_ERROR_UNSUPPORTED, -5, "operation or data type not supported here")                   \
+    X(CLRELU_ERROR_DEVICE_NOT_FOUND, -6, "no device matches the device spec")                      \
+    X(CLRELU_ERROR_ISA_UNAVAILABLE, -7, "the requested CPU instruction set is not available")      \
+    X(CLRELU_ERROR_NO_DEVICE, -8, "the context has no OpenCL device (CPU path only)")              \
+    X(CLRELU_ERROR_OUT_OF_MEMORY, -9, "out of host or device memory")                              \
+    X(CLRELU_ERROR_BUILD, -10, "OpenCL program build failed")                                      \
+    X(CLRELU_ERROR_OPENCL, -11, "an OpenCL call failed")
+
+typedef enum clrelu_status {
+#define CLRELU__STATUS_ENUM(name, value, text) name = value,
+    CLRELU_STATUS_LIST(CLRELU__STATUS_ENUM)
+#undef CLRELU__STATUS_ENUM
+} clrelu_status;
+
+/* A short, static English description of a status ("invalid argument"). Never NULL. */
+CLRELU_API const char *clrelu_status_string(clrelu_status status);
+
+/* The status's identifier as a string ("CLRELU_ERROR_INVALID_ARGUMENT"). Never NULL. */
+CLRELU_API const char *clrelu_status_name(clrelu_status status);
+
+/* The library's version, "MAJOR.MINOR.PATCH" (the CLRELU_VERSION_* macros give the version
+ * the caller was compiled against). */
+CLRELU_API const char *clrelu_version(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Contexts
+ * ------------------------------------------------------------------------------------------ */
+typedef struct clrelu_context clrelu_context;
+
+/* Creates a context on the device that device_spec names; NULL means the environment variable
+ * CLRELU_DEVICE, and when that is unset or empty, the first GPU, or the CPU path if there is
+ * no GPU. The spec is one of:
+ *   "cpu"   the CPU SIMD path only (no OpenCL is touched);
+ *   "gpu"   the first OpenCL GPU of any platform;
+ *   "P:D"   OpenCL platform P, device D (indices as clGetPlatformIDs / clGetDeviceIDs order);
+ *   other   a case-insensitive substring of the platform's name, vendor or version or of the
+ *           device's name or vendor ("nvidia", "pocl", "intel"); the first match wins.
+ * On an OpenCL device the context owns a cl_context and one in-order cl_command_queue.
+ * Every context also has the CPU path; its instruction set is the best this CPU has, or the
+ * one CLRELU_CPU_ISA names (scalar, sse2, avx2, avx512): a forced ISA this CPU or this build
+ * lacks is CLRELU_ERROR_ISA_UNAVAILABLE.
+ * On success *out holds the context (release it with clrelu_context_release). On failure
+ * *out is NULL and clrelu_last_error() says why. */
+CLRELU_API clrelu_status clrelu_context_create(clrelu_context **out, const char *device_spec);
+
+/* Wraps a caller's context and in-order or out-of-order queue (the queue must belong to the
+ * context). clrelu retains both and releases them in clrelu_context_release; it never
+ * replaces them. Every enqueue goes to this queue. */
+CLRELU_API clrelu_status clrelu_context_wrap(clrelu_context **out, cl_context context,
+                                             cl_command_queue queue);
+
+/* Releases the context and everything clrelu created for it (programs, kernels, pooled
+ * buffers), and the references it holds on a wrapped context and queue. It does not wait for
+ * enqueued work: the OpenCL runtime keeps the objects alive until that work is done. NULL is a
+ * no-op. */
+CLRELU_API void clrelu_context_release(clrelu_context *ctx);
+
+/* The message of the last error on this context, naming the argument and its value (for
+ * example "clrelu_forward: x_off + n = 1030 exceeds the 1024 elements of x"); "" if none.
+ * With ctx == NULL it is clrelu_last_error(). The string lives until the next failing call on
+ * ctx. When several threads share a context, prefer clrelu_last_error(). */
+CLRELU_API const char *clrelu_context_error(const clrelu_context *ctx);
+
+/* The message of the last error raised on the calling thread by any clrelu call, including
+ * calls that have no context (a failed clrelu_context_create, a NULL ctx); "" if none. */
+CLRELU_API const char *clrelu_last_error(void);
+
+typedef enum clrelu_device_kind {
+    CLRELU_DEVICE_KIND_SIMD = 0,        /* the CPU SIMD path, no OpenCL */
+    CLRELU_DEVICE_KIND_GPU = 1,         /* an OpenCL device of type GPU */
+    CLRELU_DEVICE_KIND_CPU = 2,         /* an OpenCL device of type CPU (PoCL, Intel CPU) */
+    CLRELU_DEVICE_KIND_ACCELERATOR = 3, /* any other OpenCL device */
+} clrelu_device_kind;
+
+/* What a context runs on. Strings are NUL-terminated and truncated to fit. */
+typedef struct clrelu_context_info {
+    clrelu_device_kind kind;
+    char id[16];           /* a spec that selects this device again: "cpu" or "P:D" (wrapped: "") */
+    char platform[128];    /* platform name ("" on the CPU path) */
+    char device[128];      /* device name, or the CPU's brand string on the CPU path */
+    char driver[64];       /* driver version ("" on the CPU path) */
+    char cpu_isa[16];      /* the CPU path's instruction set: "scalar", "sse2", "avx2", "avx512" */
+    cl_uint compute_units; /* OpenCL compute units, or usable CPU cores on the CPU path */
+    cl_ulong global_mem;   /* bytes of global memory (0 on the CPU path) */
+    cl_ulong max_alloc;    /* CL_DEVICE_MAX_MEM_ALLOC_SIZE (0 on the CPU path) */
+    int has_fp64;          /* the device reports cl_khr_fp64 (always 1 on the CPU path) */
+    cl_platform_id platform_id; /* NULL on the CPU path */
+    cl_device_id device_id;     /* NULL on the CPU path */
+    cl_context context;         /* not retained for the caller; NULL on the CPU path */
+    cl_command_queue queue;     /* not retained for the caller; NULL on the CPU path */
+} clrelu_context_info;
+
+/* Fills *info with what ctx runs on. */
+CLRELU_API clrelu_status clrelu_context_get_info(const clrelu_context *ctx,
+                                                 clrelu_context_info *info);
+
+/* Where the host-array calls (clrelu_forward_host, clrelu_backward_host) run. */
+typedef enum clrelu_host_path {
+    CLRELU_HOST_PATH_CPU = 0,    /* the CPU SIMD path (default: PCIe is slower than host RAM) */
+    CLRELU_HOST_PATH_DEVICE = 1, /* copy to the context's device, run there, copy back */
+} clrelu_host_path;
+
+/* Chooses where the host-array calls on ctx run. CLRELU_HOST_PATH_DEVICE on a context
+ * without an OpenCL device is CLRELU_ERROR_NO_DEVICE. Set it before sharing ctx between
+ * threads. */
+CLRELU_API clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrelu_host_path path);
+
+/* ---------------------------------------------------------------------------------------------
+ * Operations
+ * ------------------------------------------------------------------------------------------ */
+typedef enum clrelu_op {
+    /* relu forward:  y = x for x > 0; +0.0 for x <= 0 (so -0.0, -inf and negative subnormals
+     *                give +0.0); a NaN x is passed through with the same bits (payload, sign).
+     * relu backward: dx = dy where x > 0 or x is NaN; +0.0 where x <= 0 (the derivative at 0
+     *                is 0). dy's bits are passed unchanged. */
+    CLRELU_OP_RELU = 0,
+} clrelu_op;
+
+typedef enum clrelu_dtype {
+    CLRELU_DTYPE_F32 = 0, /* IEEE binary32 */
+} clrelu_dtype;
+
+/* Describes the op. Start from clrelu_desc_make() so that later fields get their defaults. */
+typedef struct clrelu_desc {
+    clrelu_op op;
+    clrelu_dtype dtype;
+} clrelu_desc;
+
+/* A descriptor for op on dtype with every other field at its default. */
+static inline clrelu_desc clrelu_desc_make(clrelu_op op, clrelu_dtype dtype) {
+    clrelu_desc d;
+    d.op = op;
+    d.dtype = dtype;
+    return d;
+}
+
+/* Bytes of one element of dtype (0 for an unknown dtype). */
+CLRELU_API size_t clrelu_dtype_size(clrelu_dtype dtype);
+
+/* Enqueues the forward op: y[y_off + i] = f(x[x_off + i]) for i < n, on ctx's queue.
+ * Offsets and n count elements of desc->dtype. x and y may be the same buffer at the same
+ * offset (in place); other overlaps of the same buffer are rejected.
+ * The op waits for the n_wait events in wait (wait must be NULL when n_wait is 0). If done is
+ * not NULL, *done receives an event that completes with the op; the caller releases it with
+ * clReleaseEvent. Nothing blocks: x and y must stay alive and unchanged by others until the
+ * op completes. n = 0 enqueues nothing (a marker when done is not NULL).
+ * Before enqueueing, the buffers are checked (not NULL, of ctx's cl_context, offset + n
+ * within CL_MEM_SIZE, y writable); a bad argument never reaches the device. */
+CLRELU_API clrelu_status clrelu_forward(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                                        cl_mem x, size_t x_off, cl_mem y, size_t y_off,
+                                        cl_uint n_wait, const cl_event *wait, cl_event *done);
+
+/* Enqueues the backward op from the forward input x: dx[i] = f'(x[i]) * dy[i] (for relu:
+ * dy where x > 0 or x is NaN, else +0.0). dx may be the same buffer as dy or x at the same
+ * offset. Events, ownership and checks as clrelu_forward. */
+CLRELU_API clrelu_status clrelu_backward(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                                         cl_mem dy, size_t dy_off, cl_mem x, size_t x_off,
+                                         cl_mem dx, size_t dx_off, cl_uint n_wait,
+                                         const cl_event *wait, cl_event *done);
+
+/* The forward op on host arrays, synchronously: on the CPU path, or, when
+ * clrelu_context_set_host_path chose CLRELU_HOST_PATH_DEVICE, on ctx's device (write, run,
+ * read, through buffers the context keeps for reuse). y may equal x (in place); other
+ * overlaps are rejected. */
+CLRELU_API clrelu_status clrelu_forward_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                                             const void *x, void *y);
+
+/* The backward op on host arrays, synchronously; as clrelu_forward_host. dx may equal dy or
+ * x. */
+CLRELU_API clrelu_status clrelu_backward_host(clrelu_context *ctx, const clrelu_desc *desc,
+                                              size_t n, const void *dy, const void *x, void *dx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLRELU_CLRELU_H */

@@ -1,0 +1,413 @@
+/* Bad input gets its status and a message naming the argument and its value; nothing reaches
+ * the device, nothing is written, nothing leaks (reference counts of the caller's objects are
+ * unchanged). Device cases run on the first OpenCL device and skip loudly without one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "cpu/cpu.h"
+
+typedef struct fixture {
+    clrelu_context *cpu;
+    clrelu_context *dev; /* NULL when no OpenCL device is present */
+    clrelu_context_info info;
+    clrelu_desc desc;
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (!f || clrelu_context_create(&f->cpu, "cpu") != CLRELU_OK)
+        return -1;
+    test_device devs[4];
+    if (list_devices(devs, 4) > 0) {
+        if (clrelu_context_create(&f->dev, devs[0].spec) != CLRELU_OK)
+            return -1;
+        clrelu_context_get_info(f->dev, &f->info);
+    }
+    f->desc = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    clrelu_context_release(f->cpu);
+    clrelu_context_release(f->dev);
+    free(f);
+    return 0;
+}
+
+#define assert_message_has(ctx, text)                                                              \
+    do {                                                                                           \
+        const char *m_ = clrelu_context_error(ctx);                                                \
+        if (!strstr(m_, (text))) {                                                                 \
+            print_error("message \"%s\" does not contain \"%s\"\n", m_, (text));                   \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static fixture *need_device(void **state) {
+    fixture *f = *state;
+    if (!f->dev) {
+        print_skip("no OpenCL device present: the cl_mem checks are not run here");
+        skip();
+    }
+    return f;
+}
+
+static cl_mem guard_buffer(fixture *f, size_t words, cl_mem_flags flags) {
+    uint32_t *g = malloc(words * 4);
+    fill_guard(g, words);
+    cl_int err;
+    cl_mem m = clCreateBuffer(f->info.context, flags | CL_MEM_COPY_HOST_PTR, words * 4, g, &err);
+    free(g);
+    assert_int_equal(err, CL_SUCCESS);
+    return m;
+}
+
+static void assert_untouched(fixture *f, cl_mem m, size_t words) {
+    uint32_t *got = malloc(words * 4);
+    assert_int_equal(
+        clEnqueueReadBuffer(f->info.queue, m, CL_TRUE, 0, words * 4, got, 0, NULL, NULL),
+        CL_SUCCESS);
+    for (size_t i = 0; i < words; ++i)
+        assert_int_equal(got[i], GUARD_WORD);
+    free(got);
+}
+
+static cl_uint mem_refs(cl_mem m) {
+    cl_uint r = 0;
+    clGetMemObjectInfo(m, CL_MEM_REFERENCE_COUNT, sizeof r, &r, NULL);
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void test_status__every_code_has_a_name_and_a_text(void **state) {
+    (void)state;
+#define CHECK(name, value, text)                                                                   \
+    assert_string_equal(clrelu_status_name(name), #name);                                          \
+    assert_string_equal(clrelu_status_string(name), text);
+    CLRELU_STATUS_LIST(CHECK)
+#undef CHECK
+    assert_string_equal(clrelu_status_string((clrelu_status)12345), "unknown status");
+    assert_string_equal(clrelu_version(), CLRELU_VERSION_STRING);
+}
+
+static void test_context_create__rejects_null_out(void **state) {
+    (void)state;
+    assert_int_equal(clrelu_context_create(NULL, "cpu"), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(NULL, "out is NULL");
+}
+
+static void test_context_create__unknown_spec_names_it(void **state) {
+    (void)state;
+    clrelu_context *c = (clrelu_context *)&c; /* must be reset to NULL */
+    assert_int_equal(clrelu_context_create(&c, "no-such-device-xyz"),
+                     CLRELU_ERROR_DEVICE_NOT_FOUND);
+    assert_null(c);
+    assert_message_has(NULL, "device_spec 'no-such-device-xyz'");
+    assert_int_equal(clrelu_context_create(&c, "9:0"), CLRELU_ERROR_DEVICE_NOT_FOUND);
+    assert_message_has(NULL, "'9:0'");
+    assert_message_has(NULL, "platform 9");
+}
+
+static void test_context_create__gpu_spec_finds_a_gpu_or_says_none(void **state) {
+    (void)state;
+    clrelu_context *c = NULL;
+    clrelu_status st = clrelu_context_create(&c, "gpu");
+    if (st == CLRELU_OK) {
+        clrelu_context_info info;
+        clrelu_context_get_info(c, &info);
+        assert_int_equal(info.kind, CLRELU_DEVICE_KIND_GPU);
+        clrelu_context_release(c);
+    } else {
+        assert_int_equal(st, CLRELU_ERROR_DEVICE_NOT_FOUND);
+        assert_message_has(NULL, "no OpenCL GPU found");
+    }
+}
+
+static void test_context_create__environment_chooses_the_device(void **state) {
+    (void)state;
+    clrelu_context *c = NULL;
+    setenv("CLRELU_DEVICE", "cpu", 1);
+    assert_int_equal(clrelu_context_create(&c, NULL), CLRELU_OK);
+    clrelu_context_info info;
+    clrelu_context_get_info(c, &info);
+    assert_int_equal(info.kind, CLRELU_DEVICE_KIND_SIMD);
+    clrelu_context_release(c);
+
+    setenv("CLRELU_DEVICE", "bogus-vendor", 1);
+    assert_int_equal(clrelu_context_create(&c, NULL), CLRELU_ERROR_DEVICE_NOT_FOUND);
+    assert_message_has(NULL, "CLRELU_DEVICE 'bogus-vendor'");
+    /* An explicit spec wins over the environment. */
+    assert_int_equal(clrelu_context_create(&c, "cpu"), CLRELU_OK);
+    clrelu_context_release(c);
+    unsetenv("CLRELU_DEVICE");
+
+    /* Default: the first GPU, else the CPU path. */
+    assert_int_equal(clrelu_context_create(&c, NULL), CLRELU_OK);
+    clrelu_context_get_info(c, &info);
+    clrelu_context *g = NULL;
+    if (clrelu_context_create(&g, "gpu") == CLRELU_OK) {
+        assert_int_equal(info.kind, CLRELU_DEVICE_KIND_GPU);
+        clrelu_context_release(g);
+    } else {
+        assert_int_equal(info.kind, CLRELU_DEVICE_KIND_SIMD);
+    }
+    clrelu_context_release(c);
+}
+
+static void test_context_create__name_substring_is_case_insensitive(void **state) {
+    fixture *f = need_device(state);
+    /* The first word of the device's own name, in upper case, finds a device. */
+    char word[128];
+    snprintf(word, sizeof word, "%s", f->info.device);
+    word[strcspn(word, " -")] = '\0';
+    for (char *p = word; *p; ++p)
+        *p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : *p);
+    clrelu_context *c = NULL;
+    assert_int_equal(clrelu_context_create(&c, word), CLRELU_OK);
+    clrelu_context_release(c);
+}
+
+static void test_cpu_isa__unknown_or_missing_isa_is_a_clear_error(void **state) {
+    (void)state;
+    clrelu_context *c = NULL;
+    setenv("CLRELU_CPU_ISA", "avx9000", 1);
+    assert_int_equal(clrelu_context_create(&c, "cpu"), CLRELU_ERROR_ISA_UNAVAILABLE);
+    assert_null(c);
+    assert_message_has(NULL, "CLRELU_CPU_ISA=avx9000");
+    /* Pretend this CPU lacks AVX-512: forcing it fails, the default falls back. */
+    clrelu__cpu_hide_for_testing("avx512");
+    setenv("CLRELU_CPU_ISA", "avx512", 1);
+    assert_int_equal(clrelu_context_create(&c, "cpu"), CLRELU_ERROR_ISA_UNAVAILABLE);
+    assert_message_has(NULL, "does not support avx512");
+    unsetenv("CLRELU_CPU_ISA");
+    assert_int_equal(clrelu_context_create(&c, "cpu"), CLRELU_OK);
+    clrelu_context_info info;
+    clrelu_context_get_info(c, &info);
+    assert_string_not_equal(info.cpu_isa, "avx512");
+    clrelu_context_release(c);
+}
+
+static void test_context_wrap__rejects_null_and_mismatched_queue(void **state) {
+    fixture *f = need_device(state);
+    clrelu_context *w = NULL;
+    assert_int_equal(clrelu_context_wrap(&w, NULL, f->info.queue), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(NULL, "context is NULL");
+    assert_int_equal(clrelu_context_wrap(&w, f->info.context, NULL), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(NULL, "queue is NULL");
+    cl_int err;
+    cl_context other = clCreateContext(NULL, 1, &f->info.device_id, NULL, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    assert_int_equal(clrelu_context_wrap(&w, other, f->info.queue), CLRELU_ERROR_WRONG_CONTEXT);
+    assert_null(w);
+    assert_message_has(NULL, "queue belongs to cl_context");
+    clReleaseContext(other);
+}
+
+static void test_ops__null_ctx_desc_and_bad_enums(void **state) {
+    fixture *f = *state;
+    float x[4] = {1, -1, 2, -2}, y[4];
+    assert_int_equal(clrelu_forward(NULL, &f->desc, 4, NULL, 0, NULL, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(NULL, "clrelu_forward: ctx is NULL");
+    assert_int_equal(clrelu_forward_host(NULL, &f->desc, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(NULL, "clrelu_forward_host: ctx is NULL");
+    assert_int_equal(clrelu_forward_host(f->cpu, NULL, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc is NULL");
+    clrelu_desc bad = f->desc;
+    bad.dtype = (clrelu_dtype)99;
+    assert_int_equal(clrelu_forward_host(f->cpu, &bad, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc->dtype = 99");
+    bad = f->desc;
+    bad.op = (clrelu_op)42;
+    assert_int_equal(clrelu_backward_host(f->cpu, &bad, 4, x, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc->op = 42");
+    /* The per-thread message matches the context's. */
+    assert_string_equal(clrelu_last_error(), clrelu_context_error(f->cpu));
+}
+
+static void test_host__null_pointers_overlap_and_overflow(void **state) {
+    fixture *f = *state;
+    float buf[16] = {0};
+    assert_int_equal(clrelu_forward_host(f->cpu, &f->desc, 4, NULL, buf),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "clrelu_forward_host: x is NULL");
+    assert_int_equal(clrelu_backward_host(f->cpu, &f->desc, 4, buf, NULL, buf),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "clrelu_backward_host: x is NULL");
+    assert_int_equal(clrelu_backward_host(f->cpu, &f->desc, 4, buf, buf, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "dx is NULL");
+    /* n = 0 touches nothing, so NULL is fine */
+    assert_int_equal(clrelu_forward_host(f->cpu, &f->desc, 0, NULL, NULL), CLRELU_OK);
+    assert_int_equal(clrelu_forward_host(f->cpu, &f->desc, 8, buf, buf + 2),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "y (");
+    assert_message_has(f->cpu, "partly overlaps x");
+    assert_int_equal(clrelu_forward_host(f->cpu, &f->desc, SIZE_MAX / 2, buf, buf),
+                     CLRELU_ERROR_SIZE_OVERFLOW);
+    assert_message_has(f->cpu, "n * 4 bytes overflows size_t");
+}
+
+static void test_host__device_path_needs_a_device(void **state) {
+    fixture *f = *state;
+    assert_int_equal(clrelu_context_set_host_path(f->cpu, CLRELU_HOST_PATH_DEVICE),
+                     CLRELU_ERROR_NO_DEVICE);
+    assert_message_has(f->cpu, "CLRELU_HOST_PATH_DEVICE");
+    assert_int_equal(clrelu_context_set_host_path(f->cpu, (clrelu_host_path)7),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "path = 7");
+    assert_int_equal(clrelu_context_set_host_path(NULL, CLRELU_HOST_PATH_CPU),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+}
+
+static void test_ops__cl_mem_call_on_cpu_context_is_no_device(void **state) {
+    fixture *f = *state;
+    assert_int_equal(clrelu_forward(f->cpu, &f->desc, 4, NULL, 0, NULL, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_NO_DEVICE);
+    assert_message_has(f->cpu, "CPU path only");
+}
+
+static void test_ops__null_buffers_named(void **state) {
+    fixture *f = need_device(state);
+    cl_mem b = guard_buffer(f, 8, CL_MEM_READ_WRITE);
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 4, NULL, 0, b, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "clrelu_forward: x is NULL");
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 4, b, 0, NULL, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "clrelu_forward: y is NULL");
+    assert_int_equal(clrelu_backward(f->dev, &f->desc, 4, b, 0, NULL, 0, b, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "clrelu_backward: x is NULL");
+    assert_int_equal(clrelu_backward(f->dev, &f->desc, 4, NULL, 0, b, 0, b, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "dy is NULL");
+    assert_untouched(f, b, 8);
+    clReleaseMemObject(b);
+}
+
+static void test_ops__offset_beyond_buffer_never_reaches_the_device(void **state) {
+    fixture *f = need_device(state);
+    cl_mem x = guard_buffer(f, 1024, CL_MEM_READ_WRITE);
+    cl_mem y = guard_buffer(f, 1024, CL_MEM_READ_WRITE);
+    cl_uint xr = mem_refs(x), yr = mem_refs(y);
+    cl_event done = (cl_event)&done;
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 1000, x, 30, y, 0, 0, NULL, &done),
+                     CLRELU_ERROR_OUT_OF_BOUNDS);
+    assert_null(done); /* no event on failure */
+    assert_message_has(f->dev, "x_off + n = 1030 exceeds the 1024 elements of x");
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 1025, x, 0, y, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_OUT_OF_BOUNDS);
+    assert_message_has(f->dev, "x_off + n = 1025");
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 10, x, 0, y, 1020, 0, NULL, NULL),
+                     CLRELU_ERROR_OUT_OF_BOUNDS);
+    assert_message_has(f->dev, "y_off + n = 1030 exceeds the 1024 elements of y");
+    assert_int_equal(clrelu_backward(f->dev, &f->desc, 10, x, 0, y, 0, x, 2000, 0, NULL, NULL),
+                     CLRELU_ERROR_OUT_OF_BOUNDS);
+    assert_message_has(f->dev, "dx_off + n = 2010");
+    clFinish(f->info.queue);
+    assert_untouched(f, y, 1024);
+    assert_untouched(f, x, 1024);
+    assert_int_equal(mem_refs(x), xr);
+    assert_int_equal(mem_refs(y), yr);
+    clReleaseMemObject(x);
+    clReleaseMemObject(y);
+}
+
+static void test_ops__size_t_overflow_in_offset_plus_n(void **state) {
+    fixture *f = need_device(state);
+    cl_mem x = guard_buffer(f, 64, CL_MEM_READ_WRITE);
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 16, x, SIZE_MAX - 3, x, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_SIZE_OVERFLOW);
+    assert_message_has(f->dev, "x_off + n overflows size_t");
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, SIZE_MAX / 2, x, 0, x, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_SIZE_OVERFLOW);
+    assert_message_has(f->dev, "(x_off + n) * 4 bytes overflows size_t");
+    assert_untouched(f, x, 64);
+    clReleaseMemObject(x);
+}
+
+static void test_ops__buffer_from_another_context(void **state) {
+    fixture *f = need_device(state);
+    cl_int err;
+    cl_context other = clCreateContext(NULL, 1, &f->info.device_id, NULL, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    cl_mem foreign = clCreateBuffer(other, CL_MEM_READ_WRITE, 256, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    cl_mem mine = guard_buffer(f, 64, CL_MEM_READ_WRITE);
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 16, foreign, 0, mine, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_WRONG_CONTEXT);
+    assert_message_has(f->dev, "x belongs to cl_context");
+    assert_int_equal(
+        clrelu_backward(f->dev, &f->desc, 16, mine, 0, mine, 0, foreign, 0, 0, NULL, NULL),
+        CLRELU_ERROR_WRONG_CONTEXT);
+    assert_message_has(f->dev, "dx belongs to cl_context");
+    assert_untouched(f, mine, 64);
+    clReleaseMemObject(foreign);
+    clReleaseMemObject(mine);
+    clReleaseContext(other);
+}
+
+static void test_ops__partial_overlap_and_read_only_output(void **state) {
+    fixture *f = need_device(state);
+    cl_mem b = guard_buffer(f, 64, CL_MEM_READ_WRITE);
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 16, b, 0, b, 8, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "y [8, 24) partly overlaps x [0, 16)");
+    /* Disjoint windows of one buffer are fine. */
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 16, b, 0, b, 16, 0, NULL, NULL), CLRELU_OK);
+    clFinish(f->info.queue);
+    cl_mem ro = guard_buffer(f, 64, CL_MEM_READ_ONLY);
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 16, b, 0, ro, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "y is written but was created CL_MEM_READ_ONLY");
+    assert_untouched(f, ro, 64);
+    clReleaseMemObject(b);
+    clReleaseMemObject(ro);
+}
+
+static void test_ops__wait_list_must_match_its_count(void **state) {
+    fixture *f = need_device(state);
+    cl_mem b = guard_buffer(f, 16, CL_MEM_READ_WRITE);
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 16, b, 0, b, 0, 2, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "n_wait = 2 but wait is NULL");
+    cl_event none[1] = {NULL};
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 16, b, 0, b, 0, 1, none, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "wait[0] is NULL");
+    assert_untouched(f, b, 16);
+    clReleaseMemObject(b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status__every_code_has_a_name_and_a_text),
+        cmocka_unit_test(test_context_create__rejects_null_out),
+        cmocka_unit_test(test_context_create__unknown_spec_names_it),
+        cmocka_unit_test(test_context_create__gpu_spec_finds_a_gpu_or_says_none),
+        cmocka_unit_test(test_context_create__environment_chooses_the_device),
+        cmocka_unit_test(test_context_create__name_substring_is_case_insensitive),
+        cmocka_unit_test(test_context_wrap__rejects_null_and_mismatched_queue),
+        cmocka_unit_test(test_ops__null_ctx_desc_and_bad_enums),
+        cmocka_unit_test(test_host__null_pointers_overlap_and_overflow),
+        cmocka_unit_test(test_host__device_path_needs_a_device),
+        cmocka_unit_test(test_ops__cl_mem_call_on_cpu_context_is_no_device),
+        cmocka_unit_test(test_ops__null_buffers_named),
+        cmocka_unit_test(test_ops__offset_beyond_buffer_never_reaches_the_device),
+        cmocka_unit_test(test_ops__size_t_overflow_in_offset_plus_n),
+        cmocka_unit_test(test_ops__buffer_from_another_context),
+        cmocka_unit_test(test_ops__partial_overlap_and_read_only_output),
+        cmocka_unit_test(test_ops__wait_list_must_match_its_count),
+        /* Last: it hides AVX-512 from detection for the rest of the process. */
+        cmocka_unit_test(test_cpu_isa__unknown_or_missing_isa_is_a_clear_error),
+    };
+    unsetenv("CLRELU_DEVICE");
+    unsetenv("CLRELU_CPU_ISA");
+    return cmocka_run_group_tests_name("errors", tests, setup, teardown);
+}
