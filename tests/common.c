@@ -1,8 +1,6 @@
 /* Test helpers: see common.h. */
 #include "common.h"
 
-#include <float.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,90 +8,9 @@ const size_t test_sizes[] = {0,  1,  2,  3,  4,  5,  7,    8,    15,
                              16, 17, 31, 63, 64, 65, 1000, 4099, (1u << 20) + 3};
 const size_t test_sizes_count = ARRAY_LEN(test_sizes);
 
-const uint32_t f32_specials[] = {
-    0x7fc00000u, /* quiet NaN */
-    0xffc00000u, /* negative quiet NaN */
-    0x7fa00001u, /* signalling NaN with a payload */
-    0xff800001u, /* negative signalling NaN */
-    0x7fffffffu, /* NaN, all payload bits */
-    0xffc12345u, /* negative NaN, payload */
-    0x00000000u, /* +0 */
-    0x80000000u, /* -0 */
-    0x7f800000u, /* +inf */
-    0xff800000u, /* -inf */
-    0x00000001u, /* smallest positive subnormal */
-    0x007fffffu, /* largest positive subnormal */
-    0x80000001u, /* smallest negative subnormal */
-    0x807fffffu, /* largest negative subnormal */
-    0x7f7fffffu, /* FLT_MAX */
-    0xff7fffffu, /* -FLT_MAX */
-    0x00800000u, /* FLT_MIN */
-    0x80800000u, /* -FLT_MIN */
-    0x3f800000u, /* 1 */
-    0xbf800000u, /* -1 */
-};
-const size_t f32_specials_count = ARRAY_LEN(f32_specials);
-
-static uint32_t next(uint32_t *s) {
-    /* xorshift32: deterministic, good enough to scatter values. */
-    uint32_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return *s = x;
-}
-
-void fill_with_specials(float *x, size_t n, uint32_t seed) {
-    uint32_t s = seed ? seed : 1;
-    for (size_t i = 0; i < n; ++i) {
-        uint32_t r = next(&s);
-        uint32_t bits;
-        switch (r & 7) {
-        case 0:
-        case 1:
-            bits = f32_specials[next(&s) % f32_specials_count];
-            break;
-        case 2:
-            bits = next(&s); /* any pattern at all */
-            break;
-        default: {
-            float v = ((float)(next(&s) >> 8) / (float)(1u << 24) - 0.5f) * 20.0f;
-            memcpy(&bits, &v, sizeof bits);
-        }
-        }
-        memcpy(&x[i], &bits, sizeof bits);
-    }
-}
-
 void fill_guard(uint32_t *p, size_t n) {
     for (size_t i = 0; i < n; ++i)
         p[i] = GUARD_WORD;
-}
-
-static void copy_bits(float *dst, const float *src) {
-    memcpy(dst, src, sizeof *dst);
-}
-
-void reference_relu_forward_f32(size_t n, const float *x, float *y) {
-    for (size_t i = 0; i < n; ++i) {
-        float v;
-        copy_bits(&v, &x[i]);
-        if (isnan(v) || v > 0.0f)
-            copy_bits(&y[i], &x[i]); /* NaN: the same bits; positive: x */
-        else
-            y[i] = +0.0f; /* -0.0, -inf, negative subnormals all give +0.0 */
-    }
-}
-
-void reference_relu_backward_f32(size_t n, const float *dy, const float *x, float *dx) {
-    for (size_t i = 0; i < n; ++i) {
-        float v;
-        copy_bits(&v, &x[i]);
-        if (isnan(v) || v > 0.0f)
-            copy_bits(&dx[i], &dy[i]);
-        else
-            dx[i] = +0.0f; /* the derivative at 0 is 0 */
-    }
 }
 
 void assert_bits_equal(const void *a, const void *b, size_t n_words, const char *what) {

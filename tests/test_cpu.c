@@ -61,10 +61,10 @@ static void test_cpu_forward__matches_reference_bitwise(void **state) {
         size_t n = test_sizes[s];
         for (size_t shift = 0; shift <= MISALIGN; ++shift) {
             float *x = f->x + shift, *y = f->out + shift;
-            fill_with_specials(x, n, (uint32_t)(n * 7 + shift + 1));
+            kit_fill(CLRELU_DTYPE_F32, x, n, (uint32_t)(n * 7 + shift + 1));
             fill_guard((uint32_t *)y, n + GUARD);
             assert_int_equal(clrelu_forward_host(f->ctx, &f->desc, n, x, y), CLRELU_OK);
-            reference_relu_forward_f32(n, x, f->expected);
+            kit_relu_forward_f32(n, x, f->expected);
             assert_bits_equal(y, f->expected, n, "forward output");
             for (size_t i = 0; i < GUARD; ++i)
                 assert_int_equal(((uint32_t *)y)[n + i], GUARD_WORD);
@@ -78,11 +78,11 @@ static void test_cpu_backward__matches_reference_bitwise(void **state) {
         size_t n = test_sizes[s];
         for (size_t shift = 0; shift <= MISALIGN; ++shift) {
             float *x = f->x + shift, *dy = f->dy + MISALIGN - shift, *dx = f->out + shift;
-            fill_with_specials(x, n, (uint32_t)(n * 5 + shift + 2));
-            fill_with_specials(dy, n, (uint32_t)(n * 3 + shift + 3));
+            kit_fill(CLRELU_DTYPE_F32, x, n, (uint32_t)(n * 5 + shift + 2));
+            kit_fill(CLRELU_DTYPE_F32, dy, n, (uint32_t)(n * 3 + shift + 3));
             fill_guard((uint32_t *)dx, n + GUARD);
             assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, dy, x, dx), CLRELU_OK);
-            reference_relu_backward_f32(n, dy, x, f->expected);
+            kit_relu_backward_f32(n, dy, x, f->expected);
             assert_bits_equal(dx, f->expected, n, "backward output");
             for (size_t i = 0; i < GUARD; ++i)
                 assert_int_equal(((uint32_t *)dx)[n + i], GUARD_WORD);
@@ -94,8 +94,8 @@ static void test_cpu_forward__in_place(void **state) {
     fixture *f = *state;
     for (size_t s = 0; s < test_sizes_count; ++s) {
         size_t n = test_sizes[s];
-        fill_with_specials(f->x, n, (uint32_t)(n + 11));
-        reference_relu_forward_f32(n, f->x, f->expected);
+        kit_fill(CLRELU_DTYPE_F32, f->x, n, (uint32_t)(n + 11));
+        kit_relu_forward_f32(n, f->x, f->expected);
         assert_int_equal(clrelu_forward_host(f->ctx, &f->desc, n, f->x, f->x), CLRELU_OK);
         assert_bits_equal(f->x, f->expected, n, "in-place forward");
     }
@@ -105,13 +105,13 @@ static void test_cpu_backward__in_place_over_dy_and_over_x(void **state) {
     fixture *f = *state;
     for (size_t s = 0; s < test_sizes_count; ++s) {
         size_t n = test_sizes[s];
-        fill_with_specials(f->x, n, (uint32_t)(n + 13));
-        fill_with_specials(f->dy, n, (uint32_t)(n + 17));
-        reference_relu_backward_f32(n, f->dy, f->x, f->expected);
+        kit_fill(CLRELU_DTYPE_F32, f->x, n, (uint32_t)(n + 13));
+        kit_fill(CLRELU_DTYPE_F32, f->dy, n, (uint32_t)(n + 17));
+        kit_relu_backward_f32(n, f->dy, f->x, f->expected);
         assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, f->dy, f->x, f->dy), CLRELU_OK);
         assert_bits_equal(f->dy, f->expected, n, "backward in place over dy");
 
-        fill_with_specials(f->dy, n, (uint32_t)(n + 17));
+        kit_fill(CLRELU_DTYPE_F32, f->dy, n, (uint32_t)(n + 17));
         assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, f->dy, f->x, f->x), CLRELU_OK);
         assert_bits_equal(f->x, f->expected, n, "backward in place over x");
     }
@@ -121,17 +121,17 @@ static void test_cpu_backward__in_place_over_dy_and_over_x(void **state) {
 static void test_cpu_forward__every_special_in_every_lane(void **state) {
     fixture *f = *state;
     const size_t n = 64;
-    for (size_t v = 0; v < f32_specials_count; ++v) {
+    for (size_t v = 0; v < kit_f32_specials_count; ++v) {
         for (size_t lane = 0; lane < n; ++lane) {
             for (size_t i = 0; i < n; ++i)
                 ((uint32_t *)f->x)[i] = 0xbf800000u; /* -1 */
-            ((uint32_t *)f->x)[lane] = f32_specials[v];
+            ((uint32_t *)f->x)[lane] = kit_f32_specials[v];
             assert_int_equal(clrelu_forward_host(f->ctx, &f->desc, n, f->x, f->out), CLRELU_OK);
-            reference_relu_forward_f32(n, f->x, f->expected);
+            kit_relu_forward_f32(n, f->x, f->expected);
             assert_bits_equal(f->out, f->expected, n, "forward special");
             assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, f->x, f->x, f->out),
                              CLRELU_OK);
-            reference_relu_backward_f32(n, f->x, f->x, f->expected);
+            kit_relu_backward_f32(n, f->x, f->x, f->expected);
             assert_bits_equal(f->out, f->expected, n, "backward special");
         }
     }

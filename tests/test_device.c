@@ -94,7 +94,7 @@ static void test_forward__matches_reference_bitwise(void **state) {
         for (size_t o = 0; o < ARRAY_LEN(offs); ++o) {
             size_t xo = offs[o][0], yo = offs[o][1];
             size_t xw = xo + n + GUARD, yw = yo + n + GUARD;
-            fill_with_specials(f->a, xw, (uint32_t)(n * 31 + o + 1));
+            kit_fill(CLRELU_DTYPE_F32, f->a, xw, (uint32_t)(n * 31 + o + 1));
             cl_mem x = make_buffer(f, xw, f->a);
             cl_mem y = make_buffer(f, yw, NULL);
             cl_event done = NULL;
@@ -104,7 +104,7 @@ static void test_forward__matches_reference_bitwise(void **state) {
             assert_int_equal(clWaitForEvents(1, &done), CL_SUCCESS);
             clReleaseEvent(done);
             read_buffer(f, y, yw, f->out);
-            reference_relu_forward_f32(n, f->a + xo, f->expected);
+            kit_relu_forward_f32(n, f->a + xo, f->expected);
             assert_window((uint32_t *)f->out, yw, yo, n, f->expected, "forward");
             clReleaseMemObject(x);
             clReleaseMemObject(y);
@@ -120,8 +120,8 @@ static void test_backward__matches_reference_bitwise(void **state) {
         for (size_t o = 0; o < ARRAY_LEN(offs); ++o) {
             size_t go = offs[o][0], xo = offs[o][1], oo = offs[o][2];
             size_t gw = go + n + GUARD, xw = xo + n + GUARD, ow = oo + n + GUARD;
-            fill_with_specials(f->a, gw, (uint32_t)(n * 17 + o + 2));
-            fill_with_specials(f->b, xw, (uint32_t)(n * 13 + o + 3));
+            kit_fill(CLRELU_DTYPE_F32, f->a, gw, (uint32_t)(n * 17 + o + 2));
+            kit_fill(CLRELU_DTYPE_F32, f->b, xw, (uint32_t)(n * 13 + o + 3));
             cl_mem dy = make_buffer(f, gw, f->a);
             cl_mem x = make_buffer(f, xw, f->b);
             cl_mem dx = make_buffer(f, ow, NULL);
@@ -129,7 +129,7 @@ static void test_backward__matches_reference_bitwise(void **state) {
                 clrelu_backward(f->ctx, &f->desc, n, dy, go, x, xo, dx, oo, 0, NULL, NULL),
                 CLRELU_OK);
             read_buffer(f, dx, ow, f->out); /* in-order queue: the read follows the op */
-            reference_relu_backward_f32(n, f->a + go, f->b + xo, f->expected);
+            kit_relu_backward_f32(n, f->a + go, f->b + xo, f->expected);
             assert_window((uint32_t *)f->out, ow, oo, n, f->expected, "backward");
             clReleaseMemObject(dy);
             clReleaseMemObject(x);
@@ -144,12 +144,12 @@ static void test_forward__in_place(void **state) {
         size_t n = test_sizes[s];
         for (size_t off = 0; off < 6; off += 5) {
             size_t w = off + n + GUARD;
-            fill_with_specials(f->a, w, (uint32_t)(n + off + 9));
+            kit_fill(CLRELU_DTYPE_F32, f->a, w, (uint32_t)(n + off + 9));
             cl_mem x = make_buffer(f, w, f->a);
             assert_int_equal(clrelu_forward(f->ctx, &f->desc, n, x, off, x, off, 0, NULL, NULL),
                              CLRELU_OK);
             read_buffer(f, x, w, f->out);
-            reference_relu_forward_f32(n, f->a + off, f->expected);
+            kit_relu_forward_f32(n, f->a + off, f->expected);
             assert_bits_equal(f->out + off, f->expected, n, "in-place forward");
             assert_bits_equal(f->out, f->a, off, "in-place forward: words before the window");
             assert_bits_equal(f->out + off + n, f->a + off + n, GUARD,
@@ -164,9 +164,9 @@ static void test_backward__in_place_over_dy_and_over_x(void **state) {
     for (size_t s = 0; s < test_sizes_count; ++s) {
         size_t n = test_sizes[s];
         size_t w = 3 + n;
-        fill_with_specials(f->a, w, (uint32_t)(n + 21));
-        fill_with_specials(f->b, w, (uint32_t)(n + 23));
-        reference_relu_backward_f32(n, f->a + 3, f->b + 3, f->expected);
+        kit_fill(CLRELU_DTYPE_F32, f->a, w, (uint32_t)(n + 21));
+        kit_fill(CLRELU_DTYPE_F32, f->b, w, (uint32_t)(n + 23));
+        kit_relu_backward_f32(n, f->a + 3, f->b + 3, f->expected);
         for (int over_x = 0; over_x < 2; ++over_x) {
             cl_mem dy = make_buffer(f, w, f->a);
             cl_mem x = make_buffer(f, w, f->b);
@@ -187,7 +187,7 @@ static void test_backward__in_place_over_dy_and_over_x(void **state) {
 static void test_forward__waits_for_its_wait_list(void **state) {
     fixture *f = *state;
     const size_t n = 4099;
-    fill_with_specials(f->a, n, 77);
+    kit_fill(CLRELU_DTYPE_F32, f->a, n, 77);
     cl_mem x = make_buffer(f, n, f->a);
     cl_mem y = make_buffer(f, n, NULL);
     cl_int err;
@@ -203,7 +203,7 @@ static void test_forward__waits_for_its_wait_list(void **state) {
     assert_int_equal(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
     assert_int_equal(clWaitForEvents(1, &done), CL_SUCCESS);
     read_buffer(f, y, n, f->out);
-    reference_relu_forward_f32(n, f->a, f->expected);
+    kit_relu_forward_f32(n, f->a, f->expected);
     assert_bits_equal(f->out, f->expected, n, "forward after the gate");
     clReleaseEvent(done);
     clReleaseEvent(gate);
@@ -230,16 +230,16 @@ static void test_host_round_trip__matches_reference_bitwise(void **state) {
     assert_int_equal(clrelu_context_set_host_path(f->ctx, CLRELU_HOST_PATH_DEVICE), CLRELU_OK);
     for (size_t s = 0; s < test_sizes_count; ++s) {
         size_t n = test_sizes[s];
-        fill_with_specials(f->a, n, (uint32_t)(n + 41));
-        fill_with_specials(f->b, n, (uint32_t)(n + 43));
+        kit_fill(CLRELU_DTYPE_F32, f->a, n, (uint32_t)(n + 41));
+        kit_fill(CLRELU_DTYPE_F32, f->b, n, (uint32_t)(n + 43));
         assert_int_equal(clrelu_forward_host(f->ctx, &f->desc, n, f->a, f->out), CLRELU_OK);
-        reference_relu_forward_f32(n, f->a, f->expected);
+        kit_relu_forward_f32(n, f->a, f->expected);
         assert_bits_equal(f->out, f->expected, n, "device round trip forward");
         assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, f->b, f->a, f->out), CLRELU_OK);
-        reference_relu_backward_f32(n, f->b, f->a, f->expected);
+        kit_relu_backward_f32(n, f->b, f->a, f->expected);
         assert_bits_equal(f->out, f->expected, n, "device round trip backward");
         /* in place through the device */
-        reference_relu_forward_f32(n, f->a, f->expected);
+        kit_relu_forward_f32(n, f->a, f->expected);
         assert_int_equal(clrelu_forward_host(f->ctx, &f->desc, n, f->a, f->a), CLRELU_OK);
         assert_bits_equal(f->a, f->expected, n, "device round trip in place");
     }
@@ -272,7 +272,7 @@ static void test_wrap__runs_on_the_callers_queue_and_releases_its_references(voi
     assert_string_equal(info.id, current_spec);
 
     const size_t n = 1000;
-    fill_with_specials(f->a, n, 5);
+    kit_fill(CLRELU_DTYPE_F32, f->a, n, 5);
     cl_mem x = clCreateBuffer(c, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * 4, f->a, &err);
     assert_int_equal(err, CL_SUCCESS);
     cl_event done = NULL;
@@ -285,7 +285,7 @@ static void test_wrap__runs_on_the_callers_queue_and_releases_its_references(voi
     clReleaseEvent(done);
     assert_int_equal(clEnqueueReadBuffer(q, x, CL_TRUE, 0, n * 4, f->out, 0, NULL, NULL),
                      CL_SUCCESS);
-    reference_relu_forward_f32(n, f->a, f->expected);
+    kit_relu_forward_f32(n, f->a, f->expected);
     assert_bits_equal(f->out, f->expected, n, "forward on a wrapped queue");
     clrelu_context_release(w);
 

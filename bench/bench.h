@@ -1,0 +1,104 @@
+/* clrelu-bench: what the measuring rooms (OpenCL devices, the CPU path), the output writers
+ * and the driver share. */
+#ifndef CLRELU_BENCH_H
+#define CLRELU_BENCH_H
+
+#include <stdio.h>
+
+#include "clrelu/clrelu.h"
+#include "kit.h"
+
+#define BENCH_MAX_SPECS 16
+#define BENCH_MAX_SIZES 64
+
+typedef enum bench_format { BENCH_TABLE, BENCH_CSV, BENCH_JSON } bench_format;
+
+typedef struct bench_opts {
+    const char *specs[BENCH_MAX_SPECS]; /* --device; none: every device and the CPU path */
+    int n_specs;
+    const kit_op *ops[32];
+    int n_ops;
+    const kit_dtype *dtypes[8];
+    int n_dtypes;
+    size_t sizes[BENCH_MAX_SIZES];
+    int n_sizes;
+    double min_time; /* seconds of timed calls per configuration, at least */
+    int repeat;      /* timed calls per configuration, at least */
+    int batch;       /* back-to-back launches timed with one wait */
+    int host_trip;   /* measure host-array round trips */
+    bench_format format;
+    const char *output;
+    const char *compare;
+    int quick, quiet, list;
+} bench_opts;
+
+typedef struct bench_device {
+    char id[16]; /* a spec that selects it again: "cpu", "P:D" */
+    char platform[128];
+    char name[128];
+    char driver[64];
+    const char *kind; /* "gpu", "cpu", "accelerator", "simd" */
+    unsigned compute_units;
+    unsigned long long global_mem;
+    double launch_latency_s; /* empty kernel, START - QUEUED (clpeak's figure); 0 on the CPU */
+    double launch_wall_s;    /* empty kernel, enqueue to completion seen by the host */
+} bench_device;
+
+typedef struct bench_result {
+    char device[16];
+    const char *op;
+    const char *dtype;
+    size_t n;
+    double kernel_min, kernel_median, kernel_max; /* seconds per call */
+    double wall_median;                           /* enqueue + wait, one call at a time */
+    double batch_s;                               /* batch_n launches, one wait at the end */
+    int batch_n;
+    int samples;
+    double bytes;     /* bytes the op must move */
+    double gbps;      /* bytes / kernel_median */
+    double copy_gbps; /* the same device's best copy of the same bytes, this run */
+    double pct_of_copy;
+} bench_result;
+
+typedef struct bench_trip {
+    char device[16];
+    const char *op;
+    const char *dtype;
+    size_t n;
+    double device_s; /* write, op, read through clrelu_*_host with CLRELU_HOST_PATH_DEVICE */
+    double cpu_s;    /* the CPU path on the same arrays */
+} bench_trip;
+
+typedef struct bench_run {
+    bench_device *devices;
+    int n_devices;
+    bench_result *results;
+    int n_results, cap_results;
+    bench_trip *trips;
+    int n_trips, cap_trips;
+    int failures; /* configurations whose output was wrong or whose call failed */
+    int total_steps, step;
+} bench_run;
+
+/* The driver's helpers for the measuring rooms. */
+double bench_now(void);
+double bench_median(double *v, int n); /* sorts v */
+void bench_progress(const bench_opts *o, bench_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+bench_result *bench_add_result(bench_run *run);
+bench_trip *bench_add_trip(bench_run *run);
+/* Time left for a measurement loop: keep going while fewer than repeat calls or less than
+ * min_time have passed, up to a hard cap. */
+int bench_more(const bench_opts *o, int calls, double elapsed);
+
+/* Measuring rooms: each fills run->devices[index] and appends its results. Returns 0, or -1
+ * when the device could not be measured at all (the reason on stderr). */
+int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int index);
+int bench_cpu(const bench_opts *o, bench_run *run, int index);
+
+/* Output. */
+void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc, char **argv);
+/* Prints ratios against a saved JSON run; returns the number of flagged changes, or -1. */
+int bench_compare(const bench_run *run, const char *baseline_path, FILE *out);
+
+#endif

@@ -1,0 +1,462 @@
+/* clrelu-bench on one OpenCL device: the ops through clrelu on a wrapped profiling queue, the
+ * device's own copy bandwidth at the same byte counts (the faster of two copy-kernel shapes
+ * and clEnqueueCopyBuffer), an empty kernel's launch latency, and host-array round trips. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static const char bench_kernels[] =
+    "__kernel void copy_v4(__global const float4 *x, __global float4 *y, const ulong n) {\n"
+    "    for (ulong i = get_global_id(0); i < n; i += get_global_size(0))\n"
+    "        y[i] = x[i];\n"
+    "}\n"
+    "__kernel void copy_v16(__global const float16 *x, __global float16 *y, const ulong n) {\n"
+    "    for (ulong i = get_global_id(0); i < n; i += get_global_size(0))\n"
+    "        y[i] = x[i];\n"
+    "}\n"
+    "__kernel void empty(void) {}\n";
+
+typedef struct dev {
+    clrelu_context *ctx; /* wraps context + queue below */
+    clrelu_context_info info;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    cl_kernel copy_v4, copy_v16, empty;
+    cl_mem in[KIT_MAX_IN], out;
+    size_t buf_bytes;
+    void *host_in[KIT_MAX_IN], *host_out, *host_expected;
+} dev;
+
+/* One measured thing: enqueue one call, optionally returning its event. */
+typedef cl_int (*enqueue_fn)(void *arg, cl_event *ev);
+
+typedef struct stats {
+    double kmin, kmed, kmax, wall, batch_s;
+    int samples, batch_n;
+} stats;
+
+static double event_seconds(cl_event ev, cl_profiling_info from, cl_profiling_info to) {
+    cl_ulong a = 0, b = 0;
+    clGetEventProfilingInfo(ev, from, sizeof a, &a, NULL);
+    clGetEventProfilingInfo(ev, to, sizeof b, &b, NULL);
+    return b > a ? (double)(b - a) * 1e-9 : 0.0;
+}
+
+/* Warm-up, then one call at a time (profiling time and wall time of each), then a batch of
+ * back-to-back launches with one wait. */
+static cl_int measure(const bench_opts *o, dev *d, enqueue_fn fn, void *arg, int batch, stats *s) {
+    enum { CAP = 2000 };
+    static double k[CAP], w[CAP];
+    cl_int err = CL_SUCCESS;
+    for (int i = 0; i < 2 && err == CL_SUCCESS; ++i)
+        err = fn(arg, NULL);
+    if (err != CL_SUCCESS || (err = clFinish(d->queue)) != CL_SUCCESS)
+        return err;
+    int n = 0;
+    double start = bench_now();
+    while (n < CAP && bench_more(o, n, bench_now() - start)) {
+        cl_event ev = NULL;
+        double t0 = bench_now();
+        if ((err = fn(arg, &ev)) != CL_SUCCESS)
+            return err;
+        err = clWaitForEvents(1, &ev);
+        w[n] = bench_now() - t0;
+        k[n] = event_seconds(ev, CL_PROFILING_COMMAND_START, CL_PROFILING_COMMAND_END);
+        clReleaseEvent(ev);
+        if (err != CL_SUCCESS)
+            return err;
+        n++;
+    }
+    s->samples = n;
+    s->wall = bench_median(w, n);
+    s->kmed = bench_median(k, n);
+    s->kmin = k[0];
+    s->kmax = k[n - 1];
+    s->batch_n = batch;
+    s->batch_s = 0;
+    if (batch > 0) {
+        double t0 = bench_now();
+        for (int i = 0; i < batch && err == CL_SUCCESS; ++i)
+            err = fn(arg, NULL);
+        if (err == CL_SUCCESS)
+            err = clFinish(d->queue);
+        s->batch_s = bench_now() - t0;
+    }
+    return err;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Copy references
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct copy_arg {
+    dev *d;
+    int how; /* 0: copy_v4 one vector per item, 1: copy_v4 capped grid, 2: copy_v16 capped
+                grid, 3: clEnqueueCopyBuffer */
+    size_t bytes;
+} copy_arg;
+
+static cl_int enqueue_copy(void *p, cl_event *ev) {
+    copy_arg *a = p;
+    dev *d = a->d;
+    if (a->how == 3)
+        return clEnqueueCopyBuffer(d->queue, d->in[0], d->out, 0, 0, a->bytes, 0, NULL, ev);
+    size_t vec_bytes = a->how == 2 ? 64 : 16;
+    cl_kernel k = a->how == 2 ? d->copy_v16 : d->copy_v4;
+    cl_ulong nv = a->bytes / vec_bytes;
+    size_t local = d->info.kind == CLRELU_DEVICE_KIND_GPU ? 256 : 64;
+    size_t groups = (size_t)(nv / local + (nv % local != 0));
+    if (groups == 0)
+        groups = 1;
+    size_t cap = (size_t)d->info.compute_units * (d->info.kind == CLRELU_DEVICE_KIND_GPU ? 8 : 4);
+    if (a->how != 0 && groups > cap)
+        groups = cap;
+    size_t global = groups * local;
+    cl_int err = clSetKernelArg(k, 0, sizeof(cl_mem), &d->in[0]);
+    err |= clSetKernelArg(k, 1, sizeof(cl_mem), &d->out);
+    err |= clSetKernelArg(k, 2, sizeof nv, &nv);
+    if (err != CL_SUCCESS)
+        return CL_INVALID_KERNEL_ARGS;
+    return clEnqueueNDRangeKernel(d->queue, k, 1, NULL, &global, &local, 0, NULL, ev);
+}
+
+/* The device's best copy of bytes (read bytes, write bytes), in GB/s of bytes moved; results
+ * are cached per byte count since forward and backward at different n share some. */
+typedef struct copy_cache {
+    size_t bytes[256];
+    double gbps[256];
+    int n;
+} copy_cache;
+
+static double copy_gbps(const bench_opts *o, dev *d, copy_cache *cache, size_t bytes) {
+    bytes &= ~(size_t)63;
+    for (int i = 0; i < cache->n; ++i)
+        if (cache->bytes[i] == bytes)
+            return cache->gbps[i];
+    double best = 0;
+    for (int how = 0; how < 4; ++how) {
+        copy_arg a = {d, how, bytes};
+        stats s;
+        if (measure(o, d, enqueue_copy, &a, 0, &s) != CL_SUCCESS || s.kmed <= 0)
+            continue;
+        double g = 2.0 * (double)bytes / s.kmed / 1e9;
+        if (g > best)
+            best = g;
+    }
+    if (cache->n < 256) {
+        cache->bytes[cache->n] = bytes;
+        cache->gbps[cache->n] = best;
+        cache->n++;
+    }
+    return best;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Ops
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct op_arg {
+    dev *d;
+    const kit_op *op;
+    clrelu_desc desc;
+    size_t n;
+    clrelu_status st;
+} op_arg;
+
+static cl_int enqueue_op(void *p, cl_event *ev) {
+    op_arg *a = p;
+    a->st = a->op->device(a->d->ctx, &a->desc, a->n, a->d->in, a->d->out, 0, NULL, ev);
+    return a->st == CLRELU_OK ? CL_SUCCESS : CL_INVALID_OPERATION;
+}
+
+/* Runs the op once and compares the output with the host reference, bit for bit. */
+static int check_output(dev *d, op_arg *a, const kit_dtype *dt) {
+    size_t bytes = a->n * dt->size;
+    cl_event ev = NULL;
+    if (enqueue_op(a, &ev) != CL_SUCCESS) {
+        fprintf(stderr, "clrelu-bench: %s %s on %s failed: %s\n", a->op->name, dt->name, d->info.id,
+                clrelu_context_error(d->ctx));
+        return -1;
+    }
+    clWaitForEvents(1, &ev);
+    clReleaseEvent(ev);
+    if (clEnqueueReadBuffer(d->queue, d->out, CL_TRUE, 0, bytes, d->host_out, 0, NULL, NULL) !=
+        CL_SUCCESS)
+        return -1;
+    const void *ins[KIT_MAX_IN] = {d->host_in[0], d->host_in[1]};
+    a->op->reference(&a->desc, a->n, ins, d->host_expected);
+    if (memcmp(d->host_out, d->host_expected, bytes) != 0) {
+        fprintf(stderr,
+                "clrelu-bench: WRONG OUTPUT: %s %s n=%zu on %s differs from the host reference; "
+                "no speed is reported for it\n",
+                a->op->name, dt->name, a->n, d->info.id);
+        return -1;
+    }
+    return 0;
+}
+
+static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes) {
+    clrelu_context *probe = NULL;
+    if (clrelu_context_create(&probe, spec) != CLRELU_OK) {
+        fprintf(stderr, "clrelu-bench: device %s: %s\n", spec, clrelu_last_error());
+        return -1;
+    }
+    clrelu_context_get_info(probe, &d->info);
+    if (d->info.kind == CLRELU_DEVICE_KIND_SIMD) {
+        clrelu_context_release(probe);
+        return 1; /* the spec names the CPU path */
+    }
+    cl_int err;
+    d->context = clCreateContext(NULL, 1, &d->info.device_id, NULL, NULL, &err);
+    if (err == CL_SUCCESS)
+        d->queue =
+            clCreateCommandQueue(d->context, d->info.device_id, CL_QUEUE_PROFILING_ENABLE, &err);
+    clrelu_context_release(probe);
+    if (err != CL_SUCCESS) {
+        fprintf(stderr, "clrelu-bench: device %s: cannot create a profiling queue (%d)\n", spec,
+                (int)err);
+        return -1;
+    }
+    if (clrelu_context_wrap(&d->ctx, d->context, d->queue) != CLRELU_OK) {
+        fprintf(stderr, "clrelu-bench: device %s: %s\n", spec, clrelu_last_error());
+        return -1;
+    }
+    char id[16];
+    memcpy(id, d->info.id, sizeof id);
+    clrelu_context_get_info(d->ctx, &d->info);
+    memcpy(d->info.id, id, sizeof id);
+
+    const char *src = bench_kernels;
+    d->program = clCreateProgramWithSource(d->context, 1, &src, NULL, &err);
+    if (err == CL_SUCCESS)
+        err = clBuildProgram(d->program, 1, &d->info.device_id, "", NULL, NULL);
+    if (err == CL_SUCCESS)
+        d->copy_v4 = clCreateKernel(d->program, "copy_v4", &err);
+    if (err == CL_SUCCESS)
+        d->copy_v16 = clCreateKernel(d->program, "copy_v16", &err);
+    if (err == CL_SUCCESS)
+        d->empty = clCreateKernel(d->program, "empty", &err);
+    if (err != CL_SUCCESS) {
+        fprintf(stderr, "clrelu-bench: device %s: building the copy kernels failed (%d)\n", spec,
+                (int)err);
+        return -1;
+    }
+
+    d->buf_bytes = max_bytes;
+    for (int i = 0; i < KIT_MAX_IN; ++i) {
+        d->in[i] = clCreateBuffer(d->context, CL_MEM_READ_WRITE, max_bytes, NULL, &err);
+        if (err != CL_SUCCESS)
+            break;
+        d->host_in[i] = malloc(max_bytes);
+    }
+    if (err == CL_SUCCESS)
+        d->out = clCreateBuffer(d->context, CL_MEM_READ_WRITE, max_bytes, NULL, &err);
+    d->host_out = malloc(max_bytes);
+    d->host_expected = malloc(max_bytes);
+    if (err != CL_SUCCESS || !d->host_in[0] || !d->host_in[1] || !d->host_out ||
+        !d->host_expected) {
+        fprintf(stderr, "clrelu-bench: device %s: cannot allocate 3 x %zu bytes (%d)\n", spec,
+                max_bytes, (int)err);
+        return -1;
+    }
+    /* Touch everything before timing: inputs hold data mixed with special values. */
+    (void)o;
+    return 0;
+}
+
+static void teardown(dev *d) {
+    for (int i = 0; i < KIT_MAX_IN; ++i) {
+        if (d->in[i])
+            clReleaseMemObject(d->in[i]);
+        free(d->host_in[i]);
+    }
+    if (d->out)
+        clReleaseMemObject(d->out);
+    free(d->host_out);
+    free(d->host_expected);
+    if (d->copy_v4)
+        clReleaseKernel(d->copy_v4);
+    if (d->copy_v16)
+        clReleaseKernel(d->copy_v16);
+    if (d->empty)
+        clReleaseKernel(d->empty);
+    if (d->program)
+        clReleaseProgram(d->program);
+    clrelu_context_release(d->ctx);
+    if (d->queue)
+        clReleaseCommandQueue(d->queue);
+    if (d->context)
+        clReleaseContext(d->context);
+}
+
+static int fill_inputs(dev *d, const kit_dtype *dt, size_t n) {
+    size_t bytes = n * dt->size;
+    for (int i = 0; i < KIT_MAX_IN; ++i) {
+        kit_fill(dt->dtype, d->host_in[i], n, 1234u + (uint32_t)i);
+        if (clEnqueueWriteBuffer(d->queue, d->in[i], CL_TRUE, 0, bytes, d->host_in[i], 0, NULL,
+                                 NULL) != CL_SUCCESS)
+            return -1;
+    }
+    cl_uint zero = 0;
+    return clEnqueueFillBuffer(d->queue, d->out, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) ==
+                   CL_SUCCESS
+               ? clFinish(d->queue)
+               : -1;
+}
+
+static cl_int enqueue_empty(void *p, cl_event *ev) {
+    dev *d = p;
+    size_t one = 1;
+    return clEnqueueNDRangeKernel(d->queue, d->empty, 1, NULL, &one, &one, 0, NULL, ev);
+}
+
+static void launch_latency(const bench_opts *o, dev *d, bench_device *bd) {
+    enum { N = 200 };
+    double lat[N], wall[N];
+    int n = 0;
+    (void)o;
+    for (int i = 0; i < 5; ++i)
+        enqueue_empty(d, NULL);
+    clFinish(d->queue);
+    for (; n < N; ++n) {
+        cl_event ev = NULL;
+        double t0 = bench_now();
+        if (enqueue_empty(d, &ev) != CL_SUCCESS)
+            break;
+        clFinish(d->queue);
+        wall[n] = bench_now() - t0;
+        lat[n] = event_seconds(ev, CL_PROFILING_COMMAND_QUEUED, CL_PROFILING_COMMAND_START);
+        clReleaseEvent(ev);
+    }
+    bd->launch_latency_s = n ? bench_median(lat, n) : 0;
+    bd->launch_wall_s = n ? bench_median(wall, n) : 0;
+}
+
+/* Host arrays through the device (write, op, read) against the CPU path on the same arrays. */
+static void host_round_trips(const bench_opts *o, dev *d, bench_run *run, const kit_dtype *dt) {
+    clrelu_context *cpu = NULL;
+    if (clrelu_context_create(&cpu, "cpu") != CLRELU_OK)
+        return;
+    clrelu_context_set_host_path(d->ctx, CLRELU_HOST_PATH_DEVICE);
+    const void *ins[KIT_MAX_IN] = {d->host_in[0], d->host_in[1]};
+    for (int oi = 0; oi < o->n_ops; ++oi) {
+        const kit_op *op = o->ops[oi];
+        clrelu_desc desc = clrelu_desc_make(op->op, dt->dtype);
+        for (int si = 0; si < o->n_sizes; ++si) {
+            size_t n = o->sizes[si];
+            if (n * dt->size > d->buf_bytes)
+                continue;
+            bench_progress(o, run, "%s host round trip %s %s n=%zu", d->info.id, op->name, dt->name,
+                           n);
+            double tdev[64], tcpu[64];
+            int k = 0;
+            double start = bench_now();
+            while (k < 64 && (k < 3 || bench_more(o, k, bench_now() - start))) {
+                double t0 = bench_now();
+                if (op->host(d->ctx, &desc, n, ins, d->host_out) != CLRELU_OK)
+                    break;
+                double t1 = bench_now();
+                op->host(cpu, &desc, n, ins, d->host_expected);
+                tdev[k] = t1 - t0;
+                tcpu[k] = bench_now() - t1;
+                k++;
+            }
+            if (k == 0 || memcmp(d->host_out, d->host_expected, n * dt->size) != 0) {
+                fprintf(stderr, "clrelu-bench: host round trip %s n=%zu on %s: %s\n", op->name, n,
+                        d->info.id, k ? "WRONG OUTPUT" : clrelu_context_error(d->ctx));
+                run->failures++;
+                continue;
+            }
+            bench_trip *t = bench_add_trip(run);
+            snprintf(t->device, sizeof t->device, "%s", d->info.id);
+            t->op = op->name;
+            t->dtype = dt->name;
+            t->n = n;
+            t->device_s = bench_median(tdev, k);
+            t->cpu_s = bench_median(tcpu, k);
+        }
+    }
+    clrelu_context_set_host_path(d->ctx, CLRELU_HOST_PATH_CPU);
+    clrelu_context_release(cpu);
+}
+
+int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int index) {
+    size_t max_bytes = 64;
+    for (int di = 0; di < o->n_dtypes; ++di)
+        for (int si = 0; si < o->n_sizes; ++si)
+            if (o->sizes[si] * o->dtypes[di]->size > max_bytes)
+                max_bytes = o->sizes[si] * o->dtypes[di]->size;
+    /* The copy reference of backward moves 1.5x the bytes of one array. */
+    max_bytes = max_bytes / 2 * 3 + 64;
+    dev d;
+    memset(&d, 0, sizeof d);
+    int st = setup(o, &d, spec, max_bytes);
+    if (st != 0) {
+        teardown(&d);
+        return st;
+    }
+    bench_device *bd = &run->devices[index];
+    snprintf(bd->id, sizeof bd->id, "%s", d.info.id);
+    snprintf(bd->platform, sizeof bd->platform, "%s", d.info.platform);
+    snprintf(bd->name, sizeof bd->name, "%s", d.info.device);
+    snprintf(bd->driver, sizeof bd->driver, "%s", d.info.driver);
+    bd->kind = d.info.kind == CLRELU_DEVICE_KIND_GPU   ? "gpu"
+               : d.info.kind == CLRELU_DEVICE_KIND_CPU ? "cpu"
+                                                       : "accelerator";
+    bd->compute_units = d.info.compute_units;
+    bd->global_mem = d.info.global_mem;
+    launch_latency(o, &d, bd);
+
+    copy_cache *cache = calloc(1, sizeof *cache);
+    for (int di = 0; di < o->n_dtypes; ++di) {
+        const kit_dtype *dt = o->dtypes[di];
+        for (int si = 0; si < o->n_sizes; ++si) {
+            size_t n = o->sizes[si];
+            if (fill_inputs(&d, dt, n) != 0) {
+                fprintf(stderr, "clrelu-bench: %s: cannot write the inputs\n", d.info.id);
+                run->failures++;
+                continue;
+            }
+            for (int oi = 0; oi < o->n_ops; ++oi) {
+                const kit_op *op = o->ops[oi];
+                bench_progress(o, run, "%s %s %s n=%zu", d.info.id, op->name, dt->name, n);
+                op_arg a = {&d, op, clrelu_desc_make(op->op, dt->dtype), n, CLRELU_OK};
+                if (check_output(&d, &a, dt) != 0) {
+                    run->failures++;
+                    continue;
+                }
+                stats s;
+                if (measure(o, &d, enqueue_op, &a, o->batch, &s) != CL_SUCCESS) {
+                    fprintf(stderr, "clrelu-bench: %s %s n=%zu on %s failed: %s\n", op->name,
+                            dt->name, n, d.info.id, clrelu_context_error(d.ctx));
+                    run->failures++;
+                    continue;
+                }
+                bench_result *r = bench_add_result(run);
+                snprintf(r->device, sizeof r->device, "%s", d.info.id);
+                r->op = op->name;
+                r->dtype = dt->name;
+                r->n = n;
+                r->kernel_min = s.kmin;
+                r->kernel_median = s.kmed;
+                r->kernel_max = s.kmax;
+                r->wall_median = s.wall;
+                r->batch_s = s.batch_s;
+                r->batch_n = s.batch_n;
+                r->samples = s.samples;
+                r->bytes = op->elems_moved * (double)n * (double)dt->size;
+                r->gbps = s.kmed > 0 ? r->bytes / s.kmed / 1e9 : 0;
+                r->copy_gbps = copy_gbps(o, &d, cache, (size_t)(r->bytes / 2));
+                r->pct_of_copy = r->copy_gbps > 0 ? 100.0 * r->gbps / r->copy_gbps : 0;
+            }
+        }
+        if (o->host_trip)
+            host_round_trips(o, &d, run, dt);
+    }
+    free(cache);
+    teardown(&d);
+    return 0;
+}

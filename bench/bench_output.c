@@ -1,0 +1,493 @@
+/* clrelu-bench output: a table for people, CSV and JSON for tools, and --compare, which reads
+ * a saved JSON run back and flags changes larger than the measured noise. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+static const char *size_label(size_t n, char *buf, size_t len) {
+    if (n && (n & (n - 1)) == 0) {
+        int k = 0;
+        while ((n >> k) != 1)
+            k++;
+        snprintf(buf, len, "2^%d", k);
+    } else {
+        snprintf(buf, len, "%zu", n);
+    }
+    return buf;
+}
+
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* JSON has no NaN or infinity; a missing figure is null. */
+static void json_number(FILE *f, double v) {
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+/* The smallest n from which the device's round trip beats the CPU path at every larger
+ * measured n, or 0 if it never does. */
+static size_t crossover(const bench_run *run, const char *device, const char *op,
+                        const char *dtype) {
+    size_t from = 0;
+    for (int i = 0; i < run->n_trips; ++i) {
+        const bench_trip *t = &run->trips[i];
+        if (strcmp(t->device, device) || strcmp(t->op, op) || strcmp(t->dtype, dtype))
+            continue;
+        if (t->device_s < t->cpu_s) {
+            if (!from)
+                from = t->n;
+        } else {
+            from = 0;
+        }
+    }
+    return from;
+}
+
+static void host_info(char *name, size_t nlen, char *os, size_t olen) {
+    if (gethostname(name, nlen) != 0)
+        snprintf(name, nlen, "unknown");
+    name[nlen - 1] = '\0';
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(os, olen, "%s %s %s", u.sysname, u.release, u.machine);
+    else
+        snprintf(os, olen, "unknown");
+}
+
+static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
+    (void)o;
+    char buf[32], buf2[32];
+    fprintf(f, "clrelu-bench %s\n\nDevices\n", clrelu_version());
+    for (int i = 0; i < run->n_devices; ++i) {
+        const bench_device *d = &run->devices[i];
+        if (!d->kind)
+            continue;
+        fprintf(f, "  %-5s %-5s %s (%s; %s), %u compute units", d->id, d->kind, d->name,
+                d->platform, d->driver, d->compute_units);
+        if (d->global_mem)
+            fprintf(f, ", %.1f GiB", (double)d->global_mem / (1024.0 * 1024 * 1024));
+        if (d->launch_wall_s > 0)
+            fprintf(f, "; empty-kernel launch latency %.1f us (enqueue to completion %.1f us)",
+                    d->launch_latency_s * 1e6, d->launch_wall_s * 1e6);
+        fputc('\n', f);
+    }
+    fprintf(f,
+            "\nKernels (times per call in us: min / median / max of %s; GB/s from the median; "
+            "copy = the same device's best copy of the same bytes, this run)\n",
+            "the timed calls");
+    fprintf(f, "%-5s %-16s %-5s %8s %10s %10s %10s %10s %11s %8s %8s %7s\n", "dev", "op", "dtype",
+            "n", "min", "median", "max", "wall", "batch/call", "GB/s", "copy", "%copy");
+    for (int i = 0; i < run->n_results; ++i) {
+        const bench_result *r = &run->results[i];
+        fprintf(f, "%-5s %-16s %-5s %8s %10.2f %10.2f %10.2f %10.2f %11.2f %8.2f %8.2f %6.1f%%\n",
+                r->device, r->op, r->dtype, size_label(r->n, buf, sizeof buf), r->kernel_min * 1e6,
+                r->kernel_median * 1e6, r->kernel_max * 1e6, r->wall_median * 1e6,
+                r->batch_n ? r->batch_s / r->batch_n * 1e6 : 0.0, r->gbps, r->copy_gbps,
+                r->pct_of_copy);
+    }
+    if (run->n_trips) {
+        fprintf(f, "\nHost arrays: round trip through the device (write, op, read) vs the CPU "
+                   "path on the same arrays (ms, medians)\n");
+        fprintf(f, "%-5s %-16s %-5s %8s %10s %10s %8s\n", "dev", "op", "dtype", "n", "device",
+                "cpu", "faster");
+        for (int i = 0; i < run->n_trips; ++i) {
+            const bench_trip *t = &run->trips[i];
+            fprintf(f, "%-5s %-16s %-5s %8s %10.3f %10.3f %8s\n", t->device, t->op, t->dtype,
+                    size_label(t->n, buf, sizeof buf), t->device_s * 1e3, t->cpu_s * 1e3,
+                    t->device_s < t->cpu_s ? "device" : "cpu");
+        }
+        for (int i = 0; i < run->n_trips; ++i) {
+            const bench_trip *t = &run->trips[i];
+            int first = 1;
+            for (int j = 0; j < i; ++j)
+                first = first && !(strcmp(run->trips[j].device, t->device) == 0 &&
+                                   strcmp(run->trips[j].op, t->op) == 0 &&
+                                   strcmp(run->trips[j].dtype, t->dtype) == 0);
+            if (!first)
+                continue;
+            size_t from = crossover(run, t->device, t->op, t->dtype);
+            if (from)
+                fprintf(f, "Crossover: %s %s %s: the device wins from n = %s\n", t->device, t->op,
+                        t->dtype, size_label(from, buf2, sizeof buf2));
+            else
+                fprintf(f, "Crossover: %s %s %s: the CPU path wins at every measured size\n",
+                        t->device, t->op, t->dtype);
+        }
+    }
+    if (run->failures)
+        fprintf(f, "\n%d configuration(s) FAILED (see stderr); they report no speed.\n",
+                run->failures);
+}
+
+static void write_csv(const bench_run *run, FILE *f) {
+    fprintf(f, "device,op,dtype,n,kernel_s_median,kernel_s_min,kernel_s_max,wall_s_median,"
+               "batch_n,batch_s,gbps,copy_gbps,pct_of_copy\n");
+    for (int i = 0; i < run->n_results; ++i) {
+        const bench_result *r = &run->results[i];
+        fprintf(f, "%s,%s,%s,%zu,%.6g,%.6g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%.4g\n", r->device, r->op,
+                r->dtype, r->n, r->kernel_median, r->kernel_min, r->kernel_max, r->wall_median,
+                r->batch_n, r->batch_s, r->gbps, r->copy_gbps, r->pct_of_copy);
+    }
+}
+
+static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int argc, char **argv) {
+    char host[256], os[256], when[64];
+    host_info(host, sizeof host, os, sizeof os);
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    fprintf(f, "{\n  \"clrelu_version\": ");
+    json_string(f, clrelu_version());
+    fprintf(f, ",\n  \"command\": ");
+    char cmd[2048] = "";
+    for (int i = 0; i < argc; ++i) {
+        strncat(cmd, argv[i], sizeof cmd - strlen(cmd) - 2);
+        if (i + 1 < argc)
+            strncat(cmd, " ", sizeof cmd - strlen(cmd) - 1);
+    }
+    json_string(f, cmd);
+    fprintf(f, ",\n  \"date\": ");
+    json_string(f, when);
+    fprintf(f, ",\n  \"host\": {\"name\": ");
+    json_string(f, host);
+    fprintf(f, ", \"os\": ");
+    json_string(f, os);
+    fprintf(f, ", \"min_time_s\": ");
+    json_number(f, o->min_time);
+    fprintf(f, ", \"repeat\": %d, \"batch\": %d},\n  \"devices\": [", o->repeat, o->batch);
+    int first = 1;
+    for (int i = 0; i < run->n_devices; ++i) {
+        const bench_device *d = &run->devices[i];
+        if (!d->kind)
+            continue;
+        fprintf(f, "%s\n    {\"id\": ", first ? "" : ",");
+        first = 0;
+        json_string(f, d->id);
+        fprintf(f, ", \"platform\": ");
+        json_string(f, d->platform);
+        fprintf(f, ", \"name\": ");
+        json_string(f, d->name);
+        fprintf(f, ", \"driver\": ");
+        json_string(f, d->driver);
+        fprintf(f, ", \"kind\": ");
+        json_string(f, d->kind);
+        fprintf(f, ", \"compute_units\": %u, \"global_mem\": %llu, \"launch_latency_s\": ",
+                d->compute_units, d->global_mem);
+        json_number(f, d->launch_latency_s);
+        fprintf(f, ", \"launch_wall_s\": ");
+        json_number(f, d->launch_wall_s);
+        fputc('}', f);
+    }
+    fprintf(f, "\n  ],\n  \"results\": [");
+    for (int i = 0; i < run->n_results; ++i) {
+        const bench_result *r = &run->results[i];
+        fprintf(f, "%s\n    {\"device\": ", i ? "," : "");
+        json_string(f, r->device);
+        fprintf(f, ", \"op\": ");
+        json_string(f, r->op);
+        fprintf(f, ", \"dtype\": ");
+        json_string(f, r->dtype);
+        fprintf(f, ", \"n\": %zu, \"kernel_s_median\": ", r->n);
+        json_number(f, r->kernel_median);
+        fprintf(f, ", \"kernel_s_min\": ");
+        json_number(f, r->kernel_min);
+        fprintf(f, ", \"kernel_s_max\": ");
+        json_number(f, r->kernel_max);
+        fprintf(f, ", \"wall_s_median\": ");
+        json_number(f, r->wall_median);
+        fprintf(f, ", \"batch100_s\": ");
+        json_number(f, r->batch_n == 100 ? r->batch_s : NAN);
+        fprintf(f, ", \"batch_n\": %d, \"batch_s\": ", r->batch_n);
+        json_number(f, r->batch_s);
+        fprintf(f, ", \"samples\": %d, \"bytes\": ", r->samples);
+        json_number(f, r->bytes);
+        fprintf(f, ", \"gbps\": ");
+        json_number(f, r->gbps);
+        fprintf(f, ", \"copy_gbps\": ");
+        json_number(f, r->copy_gbps);
+        fprintf(f, ", \"pct_of_copy\": ");
+        json_number(f, r->pct_of_copy);
+        fputc('}', f);
+    }
+    fprintf(f, "\n  ],\n  \"host_round_trip\": [");
+    for (int i = 0; i < run->n_trips; ++i) {
+        const bench_trip *t = &run->trips[i];
+        fprintf(f, "%s\n    {\"device\": ", i ? "," : "");
+        json_string(f, t->device);
+        fprintf(f, ", \"op\": ");
+        json_string(f, t->op);
+        fprintf(f, ", \"dtype\": ");
+        json_string(f, t->dtype);
+        fprintf(f, ", \"n\": %zu, \"device_s\": ", t->n);
+        json_number(f, t->device_s);
+        fprintf(f, ", \"cpu_s\": ");
+        json_number(f, t->cpu_s);
+        fprintf(f, ", \"crossover_n\": ");
+        size_t from = crossover(run, t->device, t->op, t->dtype);
+        if (from)
+            fprintf(f, "%zu", from);
+        else
+            fputs("null", f);
+        fputc('}', f);
+    }
+    fprintf(f, "\n  ],\n  \"failures\": %d\n}\n", run->failures);
+}
+
+void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc, char **argv) {
+    switch (o->format) {
+    case BENCH_TABLE:
+        write_table(o, run, out);
+        break;
+    case BENCH_CSV:
+        write_csv(run, out);
+        break;
+    case BENCH_JSON:
+        write_json(o, run, out, argc, argv);
+        break;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * --compare: a small JSON reader, enough for clrelu-bench's own files.
+ * ------------------------------------------------------------------------------------------ */
+
+typedef struct jv jv;
+struct jv {
+    enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } t;
+    double num;
+    char *str; /* J_STR; the key for members of an object */
+    jv *kids;  /* J_ARR, J_OBJ: first child */
+    jv *next;  /* sibling */
+    char *key;
+};
+
+typedef struct parser {
+    const char *p;
+    int bad;
+} parser;
+
+static void skip_ws(parser *ps) {
+    while (*ps->p && isspace((unsigned char)*ps->p))
+        ps->p++;
+}
+
+static char *parse_str(parser *ps) {
+    if (*ps->p != '"') {
+        ps->bad = 1;
+        return NULL;
+    }
+    ps->p++;
+    size_t cap = 64, len = 0;
+    char *s = malloc(cap);
+    while (*ps->p && *ps->p != '"') {
+        char c = *ps->p++;
+        if (c == '\\') {
+            c = *ps->p++;
+            if (c == 'u') { /* keep it simple: our writer only escapes control bytes */
+                c = '?';
+                for (int i = 0; i < 4 && *ps->p; ++i)
+                    ps->p++;
+            } else if (c == 'n') {
+                c = '\n';
+            } else if (c == 't') {
+                c = '\t';
+            } else if (c == '\0') {
+                ps->bad = 1;
+                break;
+            }
+        }
+        if (len + 2 > cap)
+            s = realloc(s, cap *= 2);
+        s[len++] = c;
+    }
+    s[len] = '\0';
+    if (*ps->p != '"')
+        ps->bad = 1;
+    else
+        ps->p++;
+    return s;
+}
+
+static void jv_free(jv *v) {
+    while (v) {
+        jv *next = v->next;
+        jv_free(v->kids);
+        free(v->str);
+        free(v->key);
+        free(v);
+        v = next;
+    }
+}
+
+static jv *parse_value(parser *ps, int depth) {
+    skip_ws(ps);
+    if (depth > 64) {
+        ps->bad = 1;
+        return NULL;
+    }
+    jv *v = calloc(1, sizeof *v);
+    char c = *ps->p;
+    if (c == '{' || c == '[') {
+        v->t = c == '{' ? J_OBJ : J_ARR;
+        ps->p++;
+        jv **tail = &v->kids;
+        skip_ws(ps);
+        if (*ps->p == (c == '{' ? '}' : ']')) {
+            ps->p++;
+            return v;
+        }
+        while (!ps->bad) {
+            char *key = NULL;
+            if (v->t == J_OBJ) {
+                skip_ws(ps);
+                key = parse_str(ps);
+                skip_ws(ps);
+                if (*ps->p != ':')
+                    ps->bad = 1;
+                else
+                    ps->p++;
+            }
+            jv *kid = parse_value(ps, depth + 1);
+            if (!kid) {
+                free(key);
+                break;
+            }
+            kid->key = key;
+            *tail = kid;
+            tail = &kid->next;
+            skip_ws(ps);
+            if (*ps->p == ',') {
+                ps->p++;
+                continue;
+            }
+            if (*ps->p == (v->t == J_OBJ ? '}' : ']')) {
+                ps->p++;
+                break;
+            }
+            ps->bad = 1;
+        }
+    } else if (c == '"') {
+        v->t = J_STR;
+        v->str = parse_str(ps);
+    } else if (strncmp(ps->p, "null", 4) == 0) {
+        v->t = J_NULL;
+        ps->p += 4;
+    } else if (strncmp(ps->p, "true", 4) == 0 || strncmp(ps->p, "false", 5) == 0) {
+        v->t = J_BOOL;
+        v->num = *ps->p == 't';
+        ps->p += *ps->p == 't' ? 4 : 5;
+    } else {
+        char *end;
+        v->t = J_NUM;
+        v->num = strtod(ps->p, &end);
+        if (end == ps->p)
+            ps->bad = 1;
+        ps->p = end;
+    }
+    if (ps->bad) {
+        jv_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static const jv *member(const jv *obj, const char *key) {
+    if (!obj || obj->t != J_OBJ)
+        return NULL;
+    for (const jv *k = obj->kids; k; k = k->next)
+        if (k->key && strcmp(k->key, key) == 0)
+            return k;
+    return NULL;
+}
+
+static double num(const jv *obj, const char *key) {
+    const jv *v = member(obj, key);
+    return v && v->t == J_NUM ? v->num : NAN;
+}
+
+static const char *str(const jv *obj, const char *key) {
+    const jv *v = member(obj, key);
+    return v && v->t == J_STR ? v->str : "";
+}
+
+/* How far a median sits above the best call: the spread a rerun can show by chance. */
+static double noise(double kmin, double kmed) {
+    return kmed > 0 && kmin > 0 ? (kmed - kmin) / kmed : 0;
+}
+
+int bench_compare(const bench_run *run, const char *path, FILE *out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "clrelu-bench: --compare %s: cannot open it\n", path);
+        return -1;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)len + 1);
+    size_t got = fread(text, 1, (size_t)len, f);
+    text[got] = '\0';
+    fclose(f);
+    parser ps = {text, 0};
+    jv *root = parse_value(&ps, 0);
+    free(text);
+    const jv *results = member(root, "results");
+    if (!root || !results || results->t != J_ARR) {
+        fprintf(stderr, "clrelu-bench: --compare %s: not a clrelu-bench JSON file\n", path);
+        jv_free(root);
+        return -1;
+    }
+    char buf[32];
+    int flagged = 0, matched = 0;
+    fprintf(out,
+            "\nCompared with %s (ratio = this run's GB/s / the baseline's; flagged where the "
+            "medians differ by more than both runs' noise + 2%%)\n",
+            path);
+    fprintf(out, "%-5s %-16s %-5s %8s %9s %9s %7s %7s\n", "dev", "op", "dtype", "n", "base GB/s",
+            "now GB/s", "ratio", "noise");
+    for (int i = 0; i < run->n_results; ++i) {
+        const bench_result *r = &run->results[i];
+        for (const jv *b = results->kids; b; b = b->next) {
+            if (strcmp(str(b, "device"), r->device) || strcmp(str(b, "op"), r->op) ||
+                strcmp(str(b, "dtype"), r->dtype) || num(b, "n") != (double)r->n)
+                continue;
+            double base = num(b, "gbps");
+            if (!(base > 0))
+                continue;
+            matched++;
+            double ratio = r->gbps / base;
+            double nz = noise(num(b, "kernel_s_min"), num(b, "kernel_s_median")) +
+                        noise(r->kernel_min, r->kernel_median) + 0.02;
+            int flag = fabs(ratio - 1.0) > nz;
+            flagged += flag;
+            fprintf(out, "%-5s %-16s %-5s %8s %9.2f %9.2f %7.3f %6.1f%% %s\n", r->device, r->op,
+                    r->dtype, size_label(r->n, buf, sizeof buf), base, r->gbps, ratio, nz * 100,
+                    flag ? (ratio > 1 ? "FASTER" : "SLOWER") : "");
+            break;
+        }
+    }
+    fprintf(out, "%d configuration(s) matched the baseline, %d changed beyond the noise\n", matched,
+            flagged);
+    jv_free(root);
+    return flagged;
+}

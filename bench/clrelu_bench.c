@@ -1,0 +1,452 @@
+/* clrelu-bench: measures the ReLU family on every OpenCL device present and on the CPU path,
+ * each next to the same device's copy bandwidth measured in the same run. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Helpers for the measuring rooms
+ * ------------------------------------------------------------------------------------------ */
+
+double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n) {
+    if (n <= 0)
+        return 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int bench_more(const bench_opts *o, int calls, double elapsed) {
+    return calls < o->repeat || elapsed < o->min_time;
+}
+
+void bench_progress(const bench_opts *o, bench_run *run, const char *fmt, ...) {
+    run->step++;
+    if (o->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "[%d/%d] ", run->step, run->total_steps);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(isatty(2) ? "\033[K\r" : "\n", stderr);
+}
+
+bench_result *bench_add_result(bench_run *run) {
+    if (run->n_results == run->cap_results) {
+        run->cap_results = run->cap_results ? 2 * run->cap_results : 64;
+        run->results = realloc(run->results, (size_t)run->cap_results * sizeof *run->results);
+        if (!run->results) {
+            fprintf(stderr, "clrelu-bench: out of memory\n");
+            exit(1);
+        }
+    }
+    bench_result *r = &run->results[run->n_results++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+bench_trip *bench_add_trip(bench_run *run) {
+    if (run->n_trips == run->cap_trips) {
+        run->cap_trips = run->cap_trips ? 2 * run->cap_trips : 64;
+        run->trips = realloc(run->trips, (size_t)run->cap_trips * sizeof *run->trips);
+        if (!run->trips) {
+            fprintf(stderr, "clrelu-bench: out of memory\n");
+            exit(1);
+        }
+    }
+    bench_trip *t = &run->trips[run->n_trips++];
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Arguments
+ * ------------------------------------------------------------------------------------------ */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: clrelu-bench [options]\n"
+            "  --list                 list the devices (OpenCL and the CPU path) and exit\n"
+            "  --device SPEC          measure this device (repeatable): cpu, gpu, P:D or a name\n"
+            "                         (default: every OpenCL device and the CPU path)\n"
+            "  --op LIST              comma-separated ops, or all (default: forward,backward)\n"
+            "  --dtype LIST           comma-separated dtypes, or all (default: f32)\n"
+            "  --sizes LIST           element counts and ranges: 4096,2^20,2^10..2^26 (a range\n"
+            "                         steps by powers of two; default 2^10..2^26)\n"
+            "  --min-time SECONDS     time each configuration at least this long (default 0.02)\n"
+            "  --repeat N             and at least N calls (default 5)\n"
+            "  --batch N              back-to-back launches timed with one wait (default 100)\n"
+            "  --no-host-trip         skip the host-array round trips\n"
+            "  --format table|csv|json  (default table)\n"
+            "  --output FILE          write the format to FILE (the table still goes to stdout)\n"
+            "  --compare BASE.json    ratios against a saved run, changes beyond noise flagged\n"
+            "  --quick                a smoke run: few sizes, few calls\n"
+            "  --quiet                no progress on stderr\n"
+            "ops:");
+    for (size_t i = 0; i < kit_ops_count; ++i)
+        fprintf(f, " %s", kit_ops[i].name);
+    fprintf(f, "\ndtypes:");
+    for (size_t i = 0; i < kit_dtypes_count; ++i)
+        fprintf(f, " %s", kit_dtypes[i].name);
+    fprintf(f, "\n");
+}
+
+static void die_usage(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "clrelu-bench: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n\n");
+    va_end(ap);
+    usage(stderr);
+    exit(2);
+}
+
+/* "4096", "2^20": 0 when it is neither. */
+static size_t parse_size(const char *s) {
+    char *end;
+    if (strncmp(s, "2^", 2) == 0) {
+        long k = strtol(s + 2, &end, 10);
+        if (end == s + 2 || *end || k < 0 || k > 40)
+            return 0;
+        return (size_t)1 << k;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || s[0] == '-')
+        return 0;
+    return (size_t)v;
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void parse_sizes(bench_opts *o, const char *arg) {
+    char *copy = strdup(arg), *save = NULL;
+    o->n_sizes = 0;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *dots = strstr(item, "..");
+        if (dots) {
+            *dots = '\0';
+            size_t lo = parse_size(item), hi = parse_size(dots + 2);
+            if (!lo || !hi || lo > hi)
+                die_usage("--sizes: bad range '%s..%s' (expected like 2^10..2^26)", item, dots + 2);
+            for (size_t n = lo; n <= hi && n >= lo; n *= 2) {
+                if (o->n_sizes == BENCH_MAX_SIZES)
+                    die_usage("--sizes: more than %d sizes", BENCH_MAX_SIZES);
+                o->sizes[o->n_sizes++] = n;
+            }
+        } else {
+            size_t n = parse_size(item);
+            if (!n)
+                die_usage("--sizes: bad size '%s' (expected a positive count or 2^k)", item);
+            if (o->n_sizes == BENCH_MAX_SIZES)
+                die_usage("--sizes: more than %d sizes", BENCH_MAX_SIZES);
+            o->sizes[o->n_sizes++] = n;
+        }
+    }
+    free(copy);
+    if (o->n_sizes == 0)
+        die_usage("--sizes: no size given");
+    qsort(o->sizes, (size_t)o->n_sizes, sizeof o->sizes[0], cmp_size);
+}
+
+static void parse_ops(bench_opts *o, const char *arg) {
+    o->n_ops = 0;
+    if (strcmp(arg, "all") == 0) {
+        for (size_t i = 0; i < kit_ops_count; ++i)
+            o->ops[o->n_ops++] = &kit_ops[i];
+        return;
+    }
+    char *copy = strdup(arg), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        const kit_op *op = kit_find_op(item);
+        if (!op)
+            die_usage("--op: unknown op '%s'", item);
+        if (o->n_ops < 32)
+            o->ops[o->n_ops++] = op;
+    }
+    free(copy);
+    if (o->n_ops == 0)
+        die_usage("--op: no op given");
+}
+
+static void parse_dtypes(bench_opts *o, const char *arg) {
+    o->n_dtypes = 0;
+    if (strcmp(arg, "all") == 0) {
+        for (size_t i = 0; i < kit_dtypes_count; ++i)
+            o->dtypes[o->n_dtypes++] = &kit_dtypes[i];
+        return;
+    }
+    char *copy = strdup(arg), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        const kit_dtype *dt = kit_find_dtype(item);
+        if (!dt)
+            die_usage("--dtype: unknown dtype '%s'", item);
+        if (o->n_dtypes < 8)
+            o->dtypes[o->n_dtypes++] = dt;
+    }
+    free(copy);
+    if (o->n_dtypes == 0)
+        die_usage("--dtype: no dtype given");
+}
+
+static double parse_positive(const char *opt, const char *arg, double max) {
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v >= 0) || v > max)
+        die_usage("%s: bad value '%s'", opt, arg);
+    return v;
+}
+
+/* Every OpenCL device as "P:D", then "cpu". */
+static int all_specs(char specs[][16], int cap) {
+    cl_platform_id plats[16];
+    cl_uint np = 0;
+    int count = 0;
+    if (clGetPlatformIDs(16, plats, &np) != CL_SUCCESS)
+        np = 0;
+    for (cl_uint p = 0; p < np && p < 16; ++p) {
+        cl_uint nd = 0;
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS)
+            continue;
+        for (cl_uint d = 0; d < nd && count < cap - 1; ++d)
+            snprintf(specs[count++], 16, "%u:%u", p, d);
+    }
+    snprintf(specs[count++], 16, "cpu");
+    return count;
+}
+
+static int list_devices(void) {
+    char specs[BENCH_MAX_SPECS * 4][16];
+    int n = all_specs(specs, BENCH_MAX_SPECS * 4);
+    printf("%-6s %-12s %-40s %-32s %-24s %6s %10s\n", "id", "kind", "device", "platform", "driver",
+           "units", "memory");
+    for (int i = 0; i < n; ++i) {
+        clrelu_context *ctx = NULL;
+        if (clrelu_context_create(&ctx, specs[i]) != CLRELU_OK) {
+            printf("%-6s (unusable: %s)\n", specs[i], clrelu_last_error());
+            continue;
+        }
+        clrelu_context_info info;
+        clrelu_context_get_info(ctx, &info);
+        static const char *kinds[] = {"simd", "gpu", "cpu", "accelerator"};
+        char driver[64];
+        if (info.kind == CLRELU_DEVICE_KIND_SIMD)
+            snprintf(driver, sizeof driver, "clrelu %s, %s", clrelu_version(), info.cpu_isa);
+        else
+            snprintf(driver, sizeof driver, "%s", info.driver);
+        char mem[32] = "-";
+        if (info.global_mem)
+            snprintf(mem, sizeof mem, "%.1f GiB",
+                     (double)info.global_mem / (1024.0 * 1024.0 * 1024.0));
+        printf("%-6s %-12s %-40.40s %-32.32s %-24.24s %6u %10s\n", specs[i], kinds[info.kind],
+               info.device,
+               info.kind == CLRELU_DEVICE_KIND_SIMD ? "clrelu CPU path" : info.platform, driver,
+               info.compute_units, mem);
+        clrelu_context_release(ctx);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    bench_opts o;
+    memset(&o, 0, sizeof o);
+    o.min_time = 0.02;
+    o.repeat = 5;
+    o.batch = 100;
+    o.host_trip = 1;
+    parse_ops(&o, "forward,backward");
+    parse_dtypes(&o, "f32");
+    parse_sizes(&o, "2^10..2^26");
+    int sizes_given = 0, repeat_given = 0, batch_given = 0, min_time_given = 0;
+
+    enum { OPT_MIN_TIME = 256, OPT_NO_TRIP };
+    static const struct option longs[] = {
+        {"list", no_argument, NULL, 'l'},
+        {"device", required_argument, NULL, 'd'},
+        {"op", required_argument, NULL, 'o'},
+        {"dtype", required_argument, NULL, 't'},
+        {"sizes", required_argument, NULL, 's'},
+        {"min-time", required_argument, NULL, OPT_MIN_TIME},
+        {"repeat", required_argument, NULL, 'r'},
+        {"batch", required_argument, NULL, 'b'},
+        {"no-host-trip", no_argument, NULL, OPT_NO_TRIP},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'O'},
+        {"compare", required_argument, NULL, 'c'},
+        {"quick", no_argument, NULL, 'q'},
+        {"quiet", no_argument, NULL, 'Q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            o.list = 1;
+            break;
+        case 'd':
+            if (o.n_specs == BENCH_MAX_SPECS)
+                die_usage("--device: at most %d devices", BENCH_MAX_SPECS);
+            o.specs[o.n_specs++] = optarg;
+            break;
+        case 'o':
+            parse_ops(&o, optarg);
+            break;
+        case 't':
+            parse_dtypes(&o, optarg);
+            break;
+        case 's':
+            parse_sizes(&o, optarg);
+            sizes_given = 1;
+            break;
+        case OPT_MIN_TIME:
+            o.min_time = parse_positive("--min-time", optarg, 60);
+            min_time_given = 1;
+            break;
+        case 'r':
+            o.repeat = (int)parse_positive("--repeat", optarg, 100000);
+            if (o.repeat < 1)
+                die_usage("--repeat: at least 1");
+            repeat_given = 1;
+            break;
+        case 'b':
+            o.batch = (int)parse_positive("--batch", optarg, 100000);
+            batch_given = 1;
+            break;
+        case OPT_NO_TRIP:
+            o.host_trip = 0;
+            break;
+        case 'f':
+            if (strcmp(optarg, "table") == 0)
+                o.format = BENCH_TABLE;
+            else if (strcmp(optarg, "csv") == 0)
+                o.format = BENCH_CSV;
+            else if (strcmp(optarg, "json") == 0)
+                o.format = BENCH_JSON;
+            else
+                die_usage("--format: unknown format '%s' (table, csv or json)", optarg);
+            break;
+        case 'O':
+            o.output = optarg;
+            break;
+        case 'c':
+            o.compare = optarg;
+            break;
+        case 'q':
+            o.quick = 1;
+            break;
+        case 'Q':
+            o.quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("clrelu-bench %s\n", clrelu_version());
+            return 0;
+        default:
+            die_usage("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        die_usage("unexpected argument '%s'", argv[optind]);
+    if (o.list)
+        return list_devices();
+    if (o.quick) {
+        if (!sizes_given)
+            parse_sizes(&o, "2^10,2^14,2^18,2^20");
+        if (!repeat_given)
+            o.repeat = 3;
+        if (!min_time_given)
+            o.min_time = 0.002;
+        if (!batch_given)
+            o.batch = 10;
+    }
+
+    /* Resolve the devices first: an unknown one is a usage error, before any measuring. */
+    char specs[BENCH_MAX_SPECS * 4][16];
+    int n_specs = 0;
+    if (o.n_specs == 0) {
+        n_specs = all_specs(specs, BENCH_MAX_SPECS * 4);
+    } else {
+        for (int i = 0; i < o.n_specs; ++i) {
+            clrelu_context *ctx = NULL;
+            if (clrelu_context_create(&ctx, o.specs[i]) != CLRELU_OK)
+                die_usage("--device %s: %s", o.specs[i], clrelu_last_error());
+            clrelu_context_info info;
+            clrelu_context_get_info(ctx, &info);
+            clrelu_context_release(ctx);
+            int dup = 0;
+            for (int j = 0; j < n_specs; ++j)
+                dup = dup || strcmp(specs[j], info.id) == 0;
+            if (!dup)
+                snprintf(specs[n_specs++], 16, "%s", info.id);
+        }
+    }
+
+    bench_run run;
+    memset(&run, 0, sizeof run);
+    run.devices = calloc((size_t)n_specs, sizeof *run.devices);
+    int per_device = o.n_ops * o.n_dtypes * o.n_sizes;
+    run.total_steps = n_specs * per_device;
+    if (o.host_trip)
+        run.total_steps += (n_specs - 1) * per_device;
+    run.n_devices = n_specs;
+    int unusable = 0;
+    for (int i = 0; i < n_specs; ++i) {
+        int st = strcmp(specs[i], "cpu") == 0 ? bench_cpu(&o, &run, i)
+                                              : bench_opencl(&o, specs[i], &run, i);
+        if (st == 1)
+            st = bench_cpu(&o, &run, i);
+        if (st != 0)
+            unusable++;
+    }
+    if (!o.quiet && isatty(2))
+        fputs("\033[K", stderr);
+
+    if (o.output) {
+        FILE *f = fopen(o.output, "w");
+        if (!f) {
+            fprintf(stderr, "clrelu-bench: cannot write %s\n", o.output);
+            return 1;
+        }
+        bench_write(&o, &run, f, argc, argv);
+        fclose(f);
+        if (!o.quiet && o.format != BENCH_TABLE) {
+            bench_opts table = o;
+            table.format = BENCH_TABLE;
+            bench_write(&table, &run, stdout, argc, argv);
+        }
+    } else {
+        bench_write(&o, &run, stdout, argc, argv);
+    }
+    if (o.compare && bench_compare(&run, o.compare, o.format == BENCH_TABLE ? stdout : stderr) < 0)
+        return 2;
+    free(run.devices);
+    free(run.results);
+    free(run.trips);
+    return run.failures || unusable ? 1 : 0;
+}
