@@ -1,7 +1,6 @@
 /* clrelu-bench output: a table for people, CSV and JSON for tools, and --compare, which reads
  * a saved JSON run back and flags changes larger than the measured noise. */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "json.h"
 
 static const char *size_label(size_t n, char *buf, size_t len) {
     if (n && (n & (n - 1)) == 0) {
@@ -193,9 +193,10 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
         json_string(f, d->kind);
         fprintf(f, ", \"compute_units\": %u, \"global_mem\": %llu, \"launch_latency_s\": ",
                 d->compute_units, d->global_mem);
-        json_number(f, d->launch_latency_s);
+        /* Not applicable on the CPU path: null, not a made-up zero. */
+        json_number(f, d->launch_wall_s > 0 ? d->launch_latency_s : NAN);
         fprintf(f, ", \"launch_wall_s\": ");
-        json_number(f, d->launch_wall_s);
+        json_number(f, d->launch_wall_s > 0 ? d->launch_wall_s : NAN);
         fputc('}', f);
     }
     fprintf(f, "\n  ],\n  \"results\": [");
@@ -268,167 +269,8 @@ void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc,
 }
 
 /* ---------------------------------------------------------------------------------------------
- * --compare: a small JSON reader, enough for clrelu-bench's own files.
+ * --compare: ratios against a saved run
  * ------------------------------------------------------------------------------------------ */
-
-typedef struct jv jv;
-struct jv {
-    enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } t;
-    double num;
-    char *str; /* J_STR; the key for members of an object */
-    jv *kids;  /* J_ARR, J_OBJ: first child */
-    jv *next;  /* sibling */
-    char *key;
-};
-
-typedef struct parser {
-    const char *p;
-    int bad;
-} parser;
-
-static void skip_ws(parser *ps) {
-    while (*ps->p && isspace((unsigned char)*ps->p))
-        ps->p++;
-}
-
-static char *parse_str(parser *ps) {
-    if (*ps->p != '"') {
-        ps->bad = 1;
-        return NULL;
-    }
-    ps->p++;
-    size_t cap = 64, len = 0;
-    char *s = malloc(cap);
-    while (*ps->p && *ps->p != '"') {
-        char c = *ps->p++;
-        if (c == '\\') {
-            c = *ps->p++;
-            if (c == 'u') { /* keep it simple: our writer only escapes control bytes */
-                c = '?';
-                for (int i = 0; i < 4 && *ps->p; ++i)
-                    ps->p++;
-            } else if (c == 'n') {
-                c = '\n';
-            } else if (c == 't') {
-                c = '\t';
-            } else if (c == '\0') {
-                ps->bad = 1;
-                break;
-            }
-        }
-        if (len + 2 > cap)
-            s = realloc(s, cap *= 2);
-        s[len++] = c;
-    }
-    s[len] = '\0';
-    if (*ps->p != '"')
-        ps->bad = 1;
-    else
-        ps->p++;
-    return s;
-}
-
-static void jv_free(jv *v) {
-    while (v) {
-        jv *next = v->next;
-        jv_free(v->kids);
-        free(v->str);
-        free(v->key);
-        free(v);
-        v = next;
-    }
-}
-
-static jv *parse_value(parser *ps, int depth) {
-    skip_ws(ps);
-    if (depth > 64) {
-        ps->bad = 1;
-        return NULL;
-    }
-    jv *v = calloc(1, sizeof *v);
-    char c = *ps->p;
-    if (c == '{' || c == '[') {
-        v->t = c == '{' ? J_OBJ : J_ARR;
-        ps->p++;
-        jv **tail = &v->kids;
-        skip_ws(ps);
-        if (*ps->p == (c == '{' ? '}' : ']')) {
-            ps->p++;
-            return v;
-        }
-        while (!ps->bad) {
-            char *key = NULL;
-            if (v->t == J_OBJ) {
-                skip_ws(ps);
-                key = parse_str(ps);
-                skip_ws(ps);
-                if (*ps->p != ':')
-                    ps->bad = 1;
-                else
-                    ps->p++;
-            }
-            jv *kid = parse_value(ps, depth + 1);
-            if (!kid) {
-                free(key);
-                break;
-            }
-            kid->key = key;
-            *tail = kid;
-            tail = &kid->next;
-            skip_ws(ps);
-            if (*ps->p == ',') {
-                ps->p++;
-                continue;
-            }
-            if (*ps->p == (v->t == J_OBJ ? '}' : ']')) {
-                ps->p++;
-                break;
-            }
-            ps->bad = 1;
-        }
-    } else if (c == '"') {
-        v->t = J_STR;
-        v->str = parse_str(ps);
-    } else if (strncmp(ps->p, "null", 4) == 0) {
-        v->t = J_NULL;
-        ps->p += 4;
-    } else if (strncmp(ps->p, "true", 4) == 0 || strncmp(ps->p, "false", 5) == 0) {
-        v->t = J_BOOL;
-        v->num = *ps->p == 't';
-        ps->p += *ps->p == 't' ? 4 : 5;
-    } else {
-        char *end;
-        v->t = J_NUM;
-        v->num = strtod(ps->p, &end);
-        if (end == ps->p)
-            ps->bad = 1;
-        ps->p = end;
-    }
-    if (ps->bad) {
-        jv_free(v);
-        return NULL;
-    }
-    return v;
-}
-
-static const jv *member(const jv *obj, const char *key) {
-    if (!obj || obj->t != J_OBJ)
-        return NULL;
-    for (const jv *k = obj->kids; k; k = k->next)
-        if (k->key && strcmp(k->key, key) == 0)
-            return k;
-    return NULL;
-}
-
-static double num(const jv *obj, const char *key) {
-    const jv *v = member(obj, key);
-    return v && v->t == J_NUM ? v->num : NAN;
-}
-
-static const char *str(const jv *obj, const char *key) {
-    const jv *v = member(obj, key);
-    return v && v->t == J_STR ? v->str : "";
-}
 
 /* How far a median sits above the best call: the spread a rerun can show by chance. */
 static double noise(double kmin, double kmed) {
@@ -448,10 +290,9 @@ int bench_compare(const bench_run *run, const char *path, FILE *out) {
     size_t got = fread(text, 1, (size_t)len, f);
     text[got] = '\0';
     fclose(f);
-    parser ps = {text, 0};
-    jv *root = parse_value(&ps, 0);
+    jv *root = jv_parse(text);
     free(text);
-    const jv *results = member(root, "results");
+    const jv *results = jv_member(root, "results");
     if (!root || !results || results->t != J_ARR) {
         fprintf(stderr, "clrelu-bench: --compare %s: not a clrelu-bench JSON file\n", path);
         jv_free(root);
@@ -468,15 +309,15 @@ int bench_compare(const bench_run *run, const char *path, FILE *out) {
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
         for (const jv *b = results->kids; b; b = b->next) {
-            if (strcmp(str(b, "device"), r->device) || strcmp(str(b, "op"), r->op) ||
-                strcmp(str(b, "dtype"), r->dtype) || num(b, "n") != (double)r->n)
+            if (strcmp(jv_str(b, "device"), r->device) || strcmp(jv_str(b, "op"), r->op) ||
+                strcmp(jv_str(b, "dtype"), r->dtype) || jv_num(b, "n") != (double)r->n)
                 continue;
-            double base = num(b, "gbps");
+            double base = jv_num(b, "gbps");
             if (!(base > 0))
                 continue;
             matched++;
             double ratio = r->gbps / base;
-            double nz = noise(num(b, "kernel_s_min"), num(b, "kernel_s_median")) +
+            double nz = noise(jv_num(b, "kernel_s_min"), jv_num(b, "kernel_s_median")) +
                         noise(r->kernel_min, r->kernel_median) + 0.02;
             int flag = fabs(ratio - 1.0) > nz;
             flagged += flag;

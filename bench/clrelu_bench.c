@@ -278,7 +278,7 @@ int main(int argc, char **argv) {
     parse_ops(&o, "forward,backward");
     parse_dtypes(&o, "f32");
     parse_sizes(&o, "2^10..2^26");
-    int sizes_given = 0, repeat_given = 0, batch_given = 0, min_time_given = 0;
+    int sizes_given = 0, repeat_given = 0, min_time_given = 0;
 
     enum { OPT_MIN_TIME = 256, OPT_NO_TRIP };
     static const struct option longs[] = {
@@ -334,7 +334,6 @@ int main(int argc, char **argv) {
             break;
         case 'b':
             o.batch = (int)parse_positive("--batch", optarg, 100000);
-            batch_given = 1;
             break;
         case OPT_NO_TRIP:
             o.host_trip = 0;
@@ -382,8 +381,6 @@ int main(int argc, char **argv) {
             o.repeat = 3;
         if (!min_time_given)
             o.min_time = 0.002;
-        if (!batch_given)
-            o.batch = 10;
     }
 
     /* Resolve the devices first: an unknown one is a usage error, before any measuring. */
