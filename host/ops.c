@@ -10,6 +10,11 @@ size_t clrelu_dtype_size(clrelu_dtype dtype) {
     switch (dtype) {
     case CLRELU_DTYPE_F32:
         return 4;
+    case CLRELU_DTYPE_F16:
+    case CLRELU_DTYPE_BF16:
+        return 2;
+    case CLRELU_DTYPE_F64:
+        return 8;
     }
     return 0;
 }
@@ -20,9 +25,15 @@ clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clre
     if (clrelu_dtype_size(desc->dtype) == 0)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: desc->dtype = %d is not a clrelu_dtype", fn, (int)desc->dtype);
-    if (desc->op != CLRELU_OP_RELU)
+    if (desc->op != CLRELU_OP_RELU && desc->op != CLRELU_OP_LEAKY_RELU &&
+        desc->op != CLRELU_OP_CLIPPED_RELU)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: desc->op = %d is not a clrelu_op", fn, (int)desc->op);
+    /* The family lands next; until then only f32 relu without blending runs. */
+    if (desc->op != CLRELU_OP_RELU || desc->dtype != CLRELU_DTYPE_F32 || desc->alpha != 1.0f ||
+        desc->beta != 0.0f || desc->grad_from != CLRELU_GRAD_FROM_X)
+        return clrelu__fail(ctx, CLRELU_ERROR_UNSUPPORTED,
+                            "%s: only f32 relu without blending is implemented yet", fn);
     return CLRELU_OK;
 }
 

@@ -219,7 +219,7 @@ static void test_ops__null_ctx_desc_and_bad_enums(void **state) {
     assert_int_equal(clrelu_forward_host(f->cpu, NULL, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
     assert_message_has(f->cpu, "desc is NULL");
     clrelu_desc bad = f->desc;
-    bad.dtype = (clrelu_dtype)99;
+    bad.dtype = (clrelu_dtype)99; /* not a dtype */
     assert_int_equal(clrelu_forward_host(f->cpu, &bad, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
     assert_message_has(f->cpu, "desc->dtype = 99");
     bad = f->desc;

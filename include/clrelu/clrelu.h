@@ -153,22 +153,69 @@ CLRELU_API clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrel
 /* ---------------------------------------------------------------------------------------------
  * Operations
  * ------------------------------------------------------------------------------------------ */
+/* The semantics, the same bits on every device, ISA and path. "Computed" values are
+ * computed in f32 (f64 for CLRELU_DTYPE_F64) without fused multiply-add and rounded once to
+ * the storage type, round-to-nearest-even. A NaN input that the table passes through keeps
+ * its bits (payload and sign); a NaN that arithmetic creates (0 * inf) is the canonical
+ * quiet NaN (f32 0x7fc00000, f16 0x7e00, bf16 0x7fc0, f64 0x7ff8000000000000).
+ *
+ *   op        forward f(x)                         backward f'(x) * dy
+ *             x > 0        x <= 0     x NaN        x > 0          x <= 0          x NaN
+ *   RELU      x            +0.0       x            dy             +0.0            dy
+ *   LEAKY     x            s * x      x            dy             s * dy          s * dy
+ *   CLIPPED   min(x, c)    +0.0       x            dy if x < c,   +0.0            dy
+ *                                                  else +0.0
+ *
+ * (s = desc->negative_slope, c = desc->ceiling). x <= 0 includes -0.0, -inf and negative
+ * subnormals: relu(-0.0) = +0.0, leaky(-0.0) = -0.0, and leaky with s = 0 at -inf is NaN, as
+ * in IEEE arithmetic and PyTorch. The derivative at exactly 0 is 0 (s for leaky), and at
+ * exactly c it is 0 for clipped. RELU equals PyTorch's relu, LEAKY its leaky_relu, CLIPPED
+ * its hardtanh(x, 0, c) (relu6 with c = 6). */
 typedef enum clrelu_op {
-    /* relu forward:  y = x for x > 0; +0.0 for x <= 0 (so -0.0, -inf and negative subnormals
-     *                give +0.0); a NaN x is passed through with the same bits (payload, sign).
-     * relu backward: dx = dy where x > 0 or x is NaN; +0.0 where x <= 0 (the derivative at 0
-     *                is 0). dy's bits are passed unchanged. */
     CLRELU_OP_RELU = 0,
+    CLRELU_OP_LEAKY_RELU = 1,
+    CLRELU_OP_CLIPPED_RELU = 2,
 } clrelu_op;
 
+/* Element types. F16 and BF16 are storage types: math is f32, one rounding on store. They
+ * work on devices without cl_khr_fp16. F64 needs cl_khr_fp64 on an OpenCL device (else
+ * CLRELU_ERROR_UNSUPPORTED) and always works on the CPU path. */
 typedef enum clrelu_dtype {
-    CLRELU_DTYPE_F32 = 0, /* IEEE binary32 */
+    CLRELU_DTYPE_F32 = 0,  /* IEEE binary32 */
+    CLRELU_DTYPE_F16 = 1,  /* IEEE binary16 */
+    CLRELU_DTYPE_BF16 = 2, /* bfloat16: the upper half of a binary32 */
+    CLRELU_DTYPE_F64 = 3,  /* IEEE binary64 */
 } clrelu_dtype;
 
-/* Describes the op. Start from clrelu_desc_make() so that later fields get their defaults. */
+/* What the backward op reads besides dy. */
+typedef enum clrelu_grad_source {
+    /* the forward input x */
+    CLRELU_GRAD_FROM_X = 0,
+    /* the forward output y, so forward may run in place and x need not be kept. The same
+     * table with y in place of x (y > 0 exactly where x > 0; clipped: 0 < y < c, where c is
+     * the ceiling rounded to the storage type). LEAKY needs negative_slope > 0 here. */
+    CLRELU_GRAD_FROM_Y = 1,
+    /* the bitmask clrelu_forward_mask wrote: bit i % 32 of 32-bit word i / 32 is set where
+     * f'(x) is 1 (relu: x > 0 or NaN; leaky: x > 0; clipped: 0 < x < c or NaN); backward
+     * then reads dy and 1/32 of an element per element. */
+    CLRELU_GRAD_FROM_MASK = 2,
+} clrelu_grad_source;
+
+/* Describes an op. Start from clrelu_desc_make() and change what you need: a zeroed struct
+ * has alpha = beta = 0, which clrelu refuses (it would write zeros). */
 typedef struct clrelu_desc {
     clrelu_op op;
     clrelu_dtype dtype;
+    float negative_slope; /* LEAKY: f(x) = negative_slope * x for x <= 0 (default 0.01) */
+    float ceiling;        /* CLIPPED: the ceiling c, > 0 and finite (default 6: relu6) */
+    /* Blending, as cuDNN defines it: out = alpha * f + beta * out, where out is y (forward)
+     * or dx (backward), and the two products and their sum are each rounded in the compute
+     * type. With beta = 0 the old out is never read (NaN or garbage there cannot leak in);
+     * with alpha = 1 and beta = 0 (the default) f is written as it is. beta = 1 accumulates
+     * gradients. A NaN f passes through as the table says, whatever alpha and beta are. */
+    float alpha;                  /* default 1 */
+    float beta;                   /* default 0 */
+    clrelu_grad_source grad_from; /* backward: default CLRELU_GRAD_FROM_X */
 } clrelu_desc;
 
 /* A descriptor for op on dtype with every other field at its default. */
@@ -176,30 +223,49 @@ static inline clrelu_desc clrelu_desc_make(clrelu_op op, clrelu_dtype dtype) {
     clrelu_desc d;
     d.op = op;
     d.dtype = dtype;
+    d.negative_slope = 0.01f;
+    d.ceiling = 6.0f;
+    d.alpha = 1.0f;
+    d.beta = 0.0f;
+    d.grad_from = CLRELU_GRAD_FROM_X;
     return d;
 }
 
 /* Bytes of one element of dtype (0 for an unknown dtype). */
 CLRELU_API size_t clrelu_dtype_size(clrelu_dtype dtype);
 
+/* 32-bit words of a mask for n elements: (n + 31) / 32. */
+static inline size_t clrelu_mask_words(size_t n) {
+    return n / 32 + (n % 32 != 0);
+}
+
 /* Enqueues the forward op: y[y_off + i] = f(x[x_off + i]) for i < n, on ctx's queue.
  * Offsets and n count elements of desc->dtype. x and y may be the same buffer at the same
  * offset (in place); other overlaps of the same buffer are rejected.
  * The op waits for the n_wait events in wait (wait must be NULL when n_wait is 0). If done is
  * not NULL, *done receives an event that completes with the op; the caller releases it with
- * clReleaseEvent. Nothing blocks: x and y must stay alive and unchanged by others until the
- * op completes. n = 0 enqueues nothing (a marker when done is not NULL).
+ * clReleaseEvent. Nothing blocks: the buffers must stay alive and unchanged by others until
+ * the op completes. n = 0 enqueues nothing (a marker when done is not NULL).
  * Before enqueueing, the buffers are checked (not NULL, of ctx's cl_context, offset + n
  * within CL_MEM_SIZE, y writable); a bad argument never reaches the device. */
 CLRELU_API clrelu_status clrelu_forward(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
                                         cl_mem x, size_t x_off, cl_mem y, size_t y_off,
                                         cl_uint n_wait, const cl_event *wait, cl_event *done);
 
-/* Enqueues the backward op from the forward input x: dx[i] = f'(x[i]) * dy[i] (for relu:
- * dy where x > 0 or x is NaN, else +0.0). dx may be the same buffer as dy or x at the same
- * offset. Events, ownership and checks as clrelu_forward. */
+/* As clrelu_forward, and also writes the bitmask that CLRELU_GRAD_FROM_MASK reads: bits
+ * [mask_off, mask_off + n) of mask, a buffer of 32-bit words. mask_off counts elements (bits)
+ * and must be a multiple of 32; the bits of the last word past n are written as 0. */
+CLRELU_API clrelu_status clrelu_forward_mask(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                                             cl_mem x, size_t x_off, cl_mem y, size_t y_off,
+                                             cl_mem mask, size_t mask_off, cl_uint n_wait,
+                                             const cl_event *wait, cl_event *done);
+
+/* Enqueues the backward op: dx[i] = f'(src[i]) * dy[i], blended as desc says. src is x, y or
+ * the mask, as desc->grad_from says; src_off counts elements (for the mask: bits, a multiple
+ * of 32). dx may be the same buffer as dy or as x/y at the same offset. Events, ownership and
+ * checks as clrelu_forward. */
 CLRELU_API clrelu_status clrelu_backward(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
-                                         cl_mem dy, size_t dy_off, cl_mem x, size_t x_off,
+                                         cl_mem dy, size_t dy_off, cl_mem src, size_t src_off,
                                          cl_mem dx, size_t dx_off, cl_uint n_wait,
                                          const cl_event *wait, cl_event *done);
 
@@ -210,10 +276,15 @@ CLRELU_API clrelu_status clrelu_backward(clrelu_context *ctx, const clrelu_desc 
 CLRELU_API clrelu_status clrelu_forward_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
                                              const void *x, void *y);
 
-/* The backward op on host arrays, synchronously; as clrelu_forward_host. dx may equal dy or
- * x. */
+/* clrelu_forward_mask on host arrays: mask holds clrelu_mask_words(n) words. */
+CLRELU_API clrelu_status clrelu_forward_mask_host(clrelu_context *ctx, const clrelu_desc *desc,
+                                                  size_t n, const void *x, void *y, uint32_t *mask);
+
+/* The backward op on host arrays, synchronously; as clrelu_forward_host. src is x, y or the
+ * mask (clrelu_mask_words(n) words) as desc->grad_from says. dx may equal dy or src (not the
+ * mask). */
 CLRELU_API clrelu_status clrelu_backward_host(clrelu_context *ctx, const clrelu_desc *desc,
-                                              size_t n, const void *dy, const void *x, void *dx);
+                                              size_t n, const void *dy, const void *src, void *dx);
 
 #ifdef __cplusplus
 }
