@@ -193,16 +193,49 @@ typedef struct op_arg {
     const kit_op *op;
     clrelu_desc desc;
     size_t n;
-    const void *in[KIT_MAX_IN];
+    const void *in0, *in1;
     void *out;
+    uint32_t *mask;
     clrelu_status st;
 } op_arg;
 
 static void run_op(void *arg) {
     op_arg *a = arg;
-    clrelu_status st = a->op->host(a->ctx, &a->desc, a->n, a->in, a->out);
+    clrelu_status st = kit_run_host(a->op, a->ctx, &a->desc, a->n, a->in0, a->in1, a->out, a->mask);
     if (st != CLRELU_OK)
         a->st = st;
+}
+
+/* The copy form that is fastest for bytes, from a short pre-pass, cached per byte count. */
+typedef struct copy_choice {
+    size_t bytes[256];
+    int how[256];
+    int n;
+} copy_choice;
+
+static int best_copy(copy_choice *cc, pool *p, char *dst, const char *src, size_t bytes) {
+    for (int c = 0; c < cc->n; ++c)
+        if (cc->bytes[c] == bytes)
+            return cc->how[c];
+    bench_opts quick;
+    memset(&quick, 0, sizeof quick);
+    quick.repeat = 3;
+    int how = 0;
+    double best_s = 0;
+    for (int h = 0; h < 3; ++h) {
+        copy_arg ca = {p, dst, src, bytes, h};
+        stats cs;
+        measure(&quick, run_copy, &ca, NULL, NULL, 0, &cs, NULL);
+        if (h == 0 || cs.kmed < best_s) {
+            how = h;
+            best_s = cs.kmed;
+        }
+    }
+    if (cc->n < 256) {
+        cc->bytes[cc->n] = bytes;
+        cc->how[cc->n++] = how;
+    }
+    return how;
 }
 
 int bench_cpu(const bench_opts *o, bench_run *run, int index) {
@@ -227,39 +260,49 @@ int bench_cpu(const bench_opts *o, bench_run *run, int index) {
             if (o->sizes[si] * o->dtypes[di]->size > max_bytes)
                 max_bytes = o->sizes[si] * o->dtypes[di]->size;
     size_t copy_bytes = max_bytes / 2 * 3 + 64;
-    char *in[KIT_MAX_IN], *out = aligned_alloc(64, copy_bytes), *expected = malloc(max_bytes);
-    for (int i = 0; i < KIT_MAX_IN; ++i)
-        in[i] = aligned_alloc(64, copy_bytes);
+    char *x = malloc(max_bytes), *in0 = aligned_alloc(64, copy_bytes),
+         *in1 = aligned_alloc(64, copy_bytes), *out = aligned_alloc(64, copy_bytes),
+         *expected = malloc(max_bytes);
+    uint32_t *mask = malloc(max_bytes / 16 + 64), *expected_mask = malloc(max_bytes / 16 + 64);
     pool p;
     int threads = (int)info.compute_units;
     if (threads > 256)
         threads = 256;
-    if (!out || !expected || !in[0] || !in[1] || pool_start(&p, threads) != 0) {
+    if (!x || !in0 || !in1 || !out || !expected || !mask || !expected_mask ||
+        pool_start(&p, threads) != 0) {
         fprintf(stderr, "clrelu-bench: CPU path: cannot allocate %zu bytes\n", copy_bytes);
         clrelu_context_release(ctx);
         return -1;
     }
     /* Touch every page before timing. */
     memset(out, 0, copy_bytes);
-    memset(in[1], 0, copy_bytes);
+    memset(in0, 0, copy_bytes);
+    memset(in1, 0, copy_bytes);
 
-    size_t cached_bytes[256];
-    int cached_how[256];
-    int n_cached = 0;
+    copy_choice cc;
+    cc.n = 0;
     for (int di = 0; di < o->n_dtypes; ++di) {
         const kit_dtype *dt = o->dtypes[di];
         for (int si = 0; si < o->n_sizes; ++si) {
             size_t n = o->sizes[si];
-            for (int i = 0; i < KIT_MAX_IN; ++i)
-                kit_fill(dt->dtype, in[i], n, 1234u + (uint32_t)i);
             for (int oi = 0; oi < o->n_ops; ++oi) {
                 const kit_op *op = o->ops[oi];
                 bench_progress(o, run, "cpu %s %s n=%zu", op->name, dt->name, n);
-                op_arg a = {ctx, op,       clrelu_desc_make(op->op, dt->dtype), n, {in[0], in[1]},
-                            out, CLRELU_OK};
+                op_arg a = {ctx, op, kit_desc(op, dt->dtype), n, in0, in1, out, mask, CLRELU_OK};
+                kit_fill(dt->dtype, x, n, 1234u);
+                if (op->kind == KIT_FWD || op->kind == KIT_FWD_MASK)
+                    memcpy(in0, x, n * dt->size);
+                else
+                    kit_fill(dt->dtype, in0, n, 4321u);
+                kit_make_in1(op, &a.desc, n, x, in1);
+                memset(out, 0, n * dt->size);
+                memset(expected, 0, n * dt->size);
                 run_op(&a);
-                op->reference(&a.desc, n, a.in, expected);
-                if (a.st != CLRELU_OK || memcmp(out, expected, n * dt->size) != 0) {
+                kit_reference(op, &a.desc, n, in0, in1, expected, expected_mask);
+                int same = memcmp(out, expected, n * dt->size) == 0 &&
+                           (op->kind != KIT_FWD_MASK ||
+                            memcmp(mask, expected_mask, clrelu_mask_words(n) * 4) == 0);
+                if (a.st != CLRELU_OK || !same) {
                     fprintf(stderr, "clrelu-bench: %s %s n=%zu on the CPU path: %s\n", op->name,
                             dt->name, n,
                             a.st != CLRELU_OK ? clrelu_context_error(ctx)
@@ -267,34 +310,10 @@ int bench_cpu(const bench_opts *o, bench_run *run, int index) {
                     run->failures++;
                     continue;
                 }
-                /* The copy reference moves the same bytes: half read, half written. Its
-                 * fastest form for this size comes from a short pre-pass. */
-                size_t cb =
-                    (size_t)(op->elems_moved * (double)n * (double)dt->size / 2) & ~(size_t)63;
-                int how = -1;
-                for (int c = 0; c < n_cached; ++c)
-                    if (cached_bytes[c] == cb)
-                        how = cached_how[c];
-                if (how < 0) {
-                    bench_opts quick;
-                    memset(&quick, 0, sizeof quick);
-                    quick.repeat = 3;
-                    double best_s = 0;
-                    for (int h = 0; h < 3; ++h) {
-                        copy_arg ca = {&p, out, in[1], cb, h};
-                        stats cs;
-                        measure(&quick, run_copy, &ca, NULL, NULL, 0, &cs, NULL);
-                        if (how < 0 || cs.kmed < best_s) {
-                            how = h;
-                            best_s = cs.kmed;
-                        }
-                    }
-                    if (n_cached < 256) {
-                        cached_bytes[n_cached] = cb;
-                        cached_how[n_cached++] = how;
-                    }
-                }
-                copy_arg ca = {&p, out, in[1], cb, how};
+                /* The copy reference moves the same bytes: half read, half written. */
+                double bytes = kit_bytes(op, n, dt->size);
+                size_t cb = (size_t)(bytes / 2) & ~(size_t)63;
+                copy_arg ca = {&p, out, in1, cb, best_copy(&cc, &p, out, in1, cb)};
                 stats s, cs;
                 measure(o, run_op, &a, run_copy, &ca, o->batch, &s, &cs);
                 double best = cs.kmed > 0 ? 2.0 * (double)cb / cs.kmed / 1e9 : 0;
@@ -310,19 +329,21 @@ int bench_cpu(const bench_opts *o, bench_run *run, int index) {
                 r->batch_s = s.batch_s;
                 r->batch_n = o->batch;
                 r->samples = s.samples;
-                r->bytes = op->elems_moved * (double)n * (double)dt->size;
+                r->bytes = bytes;
                 r->gbps = s.kmed > 0 ? r->bytes / s.kmed / 1e9 : 0;
-
                 r->copy_gbps = best;
                 r->pct_of_copy = best > 0 ? 100.0 * r->gbps / best : 0;
             }
         }
     }
     pool_stop(&p);
+    free(x);
+    free(in0);
+    free(in1);
     free(out);
     free(expected);
-    for (int i = 0; i < KIT_MAX_IN; ++i)
-        free(in[i]);
+    free(mask);
+    free(expected_mask);
     clrelu_context_release(ctx);
     return 0;
 }

@@ -25,9 +25,10 @@ typedef struct dev {
     cl_command_queue queue;
     cl_program program;
     cl_kernel copy_v4, copy_v16, empty;
-    cl_mem in[KIT_MAX_IN], out;
+    cl_mem in[2], out, mask; /* in[1]: x, y or the mask, as the op reads */
     size_t buf_bytes;
-    void *host_in[KIT_MAX_IN], *host_out, *host_expected;
+    void *host_x, *host_in[2], *host_out, *host_expected;
+    uint32_t *host_mask, *host_expected_mask;
 } dev;
 
 /* One measured thing: enqueue one call, optionally returning its event. */
@@ -203,13 +204,44 @@ typedef struct op_arg {
 
 static cl_int enqueue_op(void *p, cl_event *ev) {
     op_arg *a = p;
-    a->st = a->op->device(a->d->ctx, &a->desc, a->n, a->d->in, a->d->out, 0, NULL, ev);
+    dev *d = a->d;
+    a->st = kit_run_device(a->op, d->ctx, &a->desc, a->n, d->in[0], 0, d->in[1], 0, d->out, 0,
+                           d->mask, 0, 0, NULL, ev);
     return a->st == CLRELU_OK ? CL_SUCCESS : CL_INVALID_OPERATION;
 }
 
-/* Runs the op once and compares the output with the host reference, bit for bit. */
+/* The op's inputs for n elements on the host: x and dy random with special values, in[1]
+ * made from x as the op reads it (x, y = f(x), or the mask of x). */
+static void make_host_inputs(dev *d, const kit_op *op, const clrelu_desc *desc, size_t n) {
+    size_t es = clrelu_dtype_size(desc->dtype);
+    kit_fill(desc->dtype, d->host_x, n, 1234u);
+    if (op->kind == KIT_FWD || op->kind == KIT_FWD_MASK)
+        memcpy(d->host_in[0], d->host_x, n * es);
+    else
+        kit_fill(desc->dtype, d->host_in[0], n, 4321u);
+    kit_make_in1(op, desc, n, d->host_x, d->host_in[1]);
+}
+
+/* The same, written to the device, with the output zeroed. */
+static int write_inputs(dev *d, const kit_op *op, const clrelu_desc *desc, size_t n) {
+    size_t es = clrelu_dtype_size(desc->dtype);
+    int fwd = op->kind == KIT_FWD || op->kind == KIT_FWD_MASK;
+    make_host_inputs(d, op, desc, n);
+    size_t in1_bytes = op->kind == KIT_BWD_MASK ? clrelu_mask_words(n) * 4 : n * es;
+    cl_uint zero = 0;
+    if (clEnqueueWriteBuffer(d->queue, d->in[0], CL_TRUE, 0, n * es, d->host_in[0], 0, NULL,
+                             NULL) != CL_SUCCESS ||
+        (!fwd && clEnqueueWriteBuffer(d->queue, d->in[1], CL_TRUE, 0, in1_bytes, d->host_in[1], 0,
+                                      NULL, NULL) != CL_SUCCESS) ||
+        clEnqueueFillBuffer(d->queue, d->out, &zero, sizeof zero, 0, n * es, 0, NULL, NULL) !=
+            CL_SUCCESS)
+        return -1;
+    return clFinish(d->queue) == CL_SUCCESS ? 0 : -1;
+}
+
+/* Runs the op once and compares the output (and mask) with the host reference, bit for bit. */
 static int check_output(dev *d, op_arg *a, const kit_dtype *dt) {
-    size_t bytes = a->n * dt->size;
+    size_t bytes = a->n * dt->size, words = clrelu_mask_words(a->n);
     cl_event ev = NULL;
     if (enqueue_op(a, &ev) != CL_SUCCESS) {
         fprintf(stderr, "clrelu-bench: %s %s on %s failed: %s\n", a->op->name, dt->name, d->info.id,
@@ -219,11 +251,17 @@ static int check_output(dev *d, op_arg *a, const kit_dtype *dt) {
     clWaitForEvents(1, &ev);
     clReleaseEvent(ev);
     if (clEnqueueReadBuffer(d->queue, d->out, CL_TRUE, 0, bytes, d->host_out, 0, NULL, NULL) !=
-        CL_SUCCESS)
+            CL_SUCCESS ||
+        (a->op->kind == KIT_FWD_MASK &&
+         clEnqueueReadBuffer(d->queue, d->mask, CL_TRUE, 0, words * 4, d->host_mask, 0, NULL,
+                             NULL) != CL_SUCCESS))
         return -1;
-    const void *ins[KIT_MAX_IN] = {d->host_in[0], d->host_in[1]};
-    a->op->reference(&a->desc, a->n, ins, d->host_expected);
-    if (memcmp(d->host_out, d->host_expected, bytes) != 0) {
+    memset(d->host_expected, 0, bytes); /* the old output: zeros */
+    kit_reference(a->op, &a->desc, a->n, d->host_in[0], d->host_in[1], d->host_expected,
+                  d->host_expected_mask);
+    if (memcmp(d->host_out, d->host_expected, bytes) != 0 ||
+        (a->op->kind == KIT_FWD_MASK &&
+         memcmp(d->host_mask, d->host_expected_mask, words * 4) != 0)) {
         fprintf(stderr,
                 "clrelu-bench: WRONG OUTPUT: %s %s n=%zu on %s differs from the host reference; "
                 "no speed is reported for it\n",
@@ -281,19 +319,23 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
     }
 
     d->buf_bytes = max_bytes;
-    for (int i = 0; i < KIT_MAX_IN; ++i) {
+    size_t mask_bytes = max_bytes / 16 + 64; /* a bit per element of at least 2 bytes */
+    for (int i = 0; i < 2 && err == CL_SUCCESS; ++i)
         d->in[i] = clCreateBuffer(d->context, CL_MEM_READ_WRITE, max_bytes, NULL, &err);
-        if (err != CL_SUCCESS)
-            break;
-        d->host_in[i] = malloc(max_bytes);
-    }
     if (err == CL_SUCCESS)
         d->out = clCreateBuffer(d->context, CL_MEM_READ_WRITE, max_bytes, NULL, &err);
+    if (err == CL_SUCCESS)
+        d->mask = clCreateBuffer(d->context, CL_MEM_READ_WRITE, mask_bytes, NULL, &err);
+    d->host_x = malloc(max_bytes);
+    d->host_in[0] = malloc(max_bytes);
+    d->host_in[1] = malloc(max_bytes);
     d->host_out = malloc(max_bytes);
     d->host_expected = malloc(max_bytes);
-    if (err != CL_SUCCESS || !d->host_in[0] || !d->host_in[1] || !d->host_out ||
-        !d->host_expected) {
-        fprintf(stderr, "clrelu-bench: device %s: cannot allocate 3 x %zu bytes (%d)\n", spec,
+    d->host_mask = malloc(mask_bytes);
+    d->host_expected_mask = malloc(mask_bytes);
+    if (err != CL_SUCCESS || !d->host_x || !d->host_in[0] || !d->host_in[1] || !d->host_out ||
+        !d->host_expected || !d->host_mask || !d->host_expected_mask) {
+        fprintf(stderr, "clrelu-bench: device %s: cannot allocate 4 x %zu bytes (%d)\n", spec,
                 max_bytes, (int)err);
         return -1;
     }
@@ -303,15 +345,20 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
 }
 
 static void teardown(dev *d) {
-    for (int i = 0; i < KIT_MAX_IN; ++i) {
+    for (int i = 0; i < 2; ++i)
         if (d->in[i])
             clReleaseMemObject(d->in[i]);
-        free(d->host_in[i]);
-    }
     if (d->out)
         clReleaseMemObject(d->out);
+    if (d->mask)
+        clReleaseMemObject(d->mask);
+    free(d->host_x);
+    free(d->host_in[0]);
+    free(d->host_in[1]);
     free(d->host_out);
     free(d->host_expected);
+    free(d->host_mask);
+    free(d->host_expected_mask);
     if (d->copy_v4)
         clReleaseKernel(d->copy_v4);
     if (d->copy_v16)
@@ -325,21 +372,6 @@ static void teardown(dev *d) {
         clReleaseCommandQueue(d->queue);
     if (d->context)
         clReleaseContext(d->context);
-}
-
-static int fill_inputs(dev *d, const kit_dtype *dt, size_t n) {
-    size_t bytes = n * dt->size;
-    for (int i = 0; i < KIT_MAX_IN; ++i) {
-        kit_fill(dt->dtype, d->host_in[i], n, 1234u + (uint32_t)i);
-        if (clEnqueueWriteBuffer(d->queue, d->in[i], CL_TRUE, 0, bytes, d->host_in[i], 0, NULL,
-                                 NULL) != CL_SUCCESS)
-            return -1;
-    }
-    cl_uint zero = 0;
-    return clEnqueueFillBuffer(d->queue, d->out, &zero, sizeof zero, 0, bytes, 0, NULL, NULL) ==
-                   CL_SUCCESS
-               ? clFinish(d->queue)
-               : -1;
 }
 
 static cl_int enqueue_empty(void *p, cl_event *ev) {
@@ -371,37 +403,43 @@ static void launch_latency(const bench_opts *o, dev *d, bench_device *bd) {
 }
 
 /* Host arrays through the device (write, op, read) against the CPU path on the same arrays. */
+/* Host arrays through the device (write, op, read) against the CPU path on the same arrays. */
 static void host_round_trips(const bench_opts *o, dev *d, bench_run *run, const kit_dtype *dt) {
     clrelu_context *cpu = NULL;
     if (clrelu_context_create(&cpu, "cpu") != CLRELU_OK)
         return;
     clrelu_context_set_host_path(d->ctx, CLRELU_HOST_PATH_DEVICE);
-    const void *ins[KIT_MAX_IN] = {d->host_in[0], d->host_in[1]};
     for (int oi = 0; oi < o->n_ops; ++oi) {
         const kit_op *op = o->ops[oi];
-        clrelu_desc desc = clrelu_desc_make(op->op, dt->dtype);
+        clrelu_desc desc = kit_desc(op, dt->dtype);
         for (int si = 0; si < o->n_sizes; ++si) {
             size_t n = o->sizes[si];
             if (n * dt->size > d->buf_bytes)
                 continue;
             bench_progress(o, run, "%s host round trip %s %s n=%zu", d->info.id, op->name, dt->name,
                            n);
+            make_host_inputs(d, op, &desc, n);
             double tdev[64], tcpu[64];
             int k = 0;
             double start = bench_now();
             while (k < 64 && (k < 3 || bench_more(o, k, bench_now() - start))) {
                 double t0 = bench_now();
-                if (op->host(d->ctx, &desc, n, ins, d->host_out) != CLRELU_OK)
+                if (kit_run_host(op, d->ctx, &desc, n, d->host_in[0], d->host_in[1], d->host_out,
+                                 d->host_mask) != CLRELU_OK)
                     break;
                 double t1 = bench_now();
-                op->host(cpu, &desc, n, ins, d->host_expected);
+                kit_run_host(op, cpu, &desc, n, d->host_in[0], d->host_in[1], d->host_expected,
+                             d->host_expected_mask);
                 tdev[k] = t1 - t0;
                 tcpu[k] = bench_now() - t1;
                 k++;
             }
-            if (k == 0 || memcmp(d->host_out, d->host_expected, n * dt->size) != 0) {
-                fprintf(stderr, "clrelu-bench: host round trip %s n=%zu on %s: %s\n", op->name, n,
-                        d->info.id, k ? "WRONG OUTPUT" : clrelu_context_error(d->ctx));
+            int same = k > 0 && memcmp(d->host_out, d->host_expected, n * dt->size) == 0 &&
+                       (op->kind != KIT_FWD_MASK ||
+                        memcmp(d->host_mask, d->host_expected_mask, clrelu_mask_words(n) * 4) == 0);
+            if (!same) {
+                fprintf(stderr, "clrelu-bench: host round trip %s %s n=%zu on %s: %s\n", op->name,
+                        dt->name, n, d->info.id, k ? "WRONG OUTPUT" : clrelu_context_error(d->ctx));
                 run->failures++;
                 continue;
             }
@@ -424,7 +462,7 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
         for (int si = 0; si < o->n_sizes; ++si)
             if (o->sizes[si] * o->dtypes[di]->size > max_bytes)
                 max_bytes = o->sizes[si] * o->dtypes[di]->size;
-    /* The copy reference of backward moves 1.5x the bytes of one array. */
+    /* The copy reference of a backward op moves 1.5x the bytes of one array. */
     max_bytes = max_bytes / 2 * 3 + 64;
     dev d;
     memset(&d, 0, sizeof d);
@@ -448,24 +486,25 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
     copy_cache *cache = calloc(1, sizeof *cache);
     for (int di = 0; di < o->n_dtypes; ++di) {
         const kit_dtype *dt = o->dtypes[di];
+        if (dt->dtype == CLRELU_DTYPE_F64 && !d.info.has_fp64) {
+            fprintf(stderr, "clrelu-bench: %s has no cl_khr_fp64: f64 not measured there\n",
+                    d.info.id);
+            run->step += o->n_sizes * o->n_ops * (o->host_trip ? 2 : 1);
+            continue;
+        }
         for (int si = 0; si < o->n_sizes; ++si) {
             size_t n = o->sizes[si];
-            if (fill_inputs(&d, dt, n) != 0) {
-                fprintf(stderr, "clrelu-bench: %s: cannot write the inputs\n", d.info.id);
-                run->failures++;
-                continue;
-            }
             for (int oi = 0; oi < o->n_ops; ++oi) {
                 const kit_op *op = o->ops[oi];
                 bench_progress(o, run, "%s %s %s n=%zu", d.info.id, op->name, dt->name, n);
-                op_arg a = {&d, op, clrelu_desc_make(op->op, dt->dtype), n, CLRELU_OK};
-                if (check_output(&d, &a, dt) != 0) {
+                op_arg a = {&d, op, kit_desc(op, dt->dtype), n, CLRELU_OK};
+                if (write_inputs(&d, op, &a.desc, n) != 0 || check_output(&d, &a, dt) != 0) {
                     run->failures++;
                     continue;
                 }
                 /* The copy reference moves the same bytes: half read, half written. */
-                size_t copy_bytes =
-                    (size_t)(op->elems_moved * (double)n * (double)dt->size / 2) & ~(size_t)63;
+                double bytes = kit_bytes(op, n, dt->size);
+                size_t copy_bytes = (size_t)(bytes / 2) & ~(size_t)63;
                 copy_arg ca = {&d, best_copy_shape(&d, cache, copy_bytes), copy_bytes};
                 stats s, cs;
                 if (measure(o, &d, enqueue_op, &a, enqueue_copy, &ca, o->batch, &s, &cs) !=
@@ -487,7 +526,7 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
                 r->batch_s = s.batch_s;
                 r->batch_n = s.batch_n;
                 r->samples = s.samples;
-                r->bytes = op->elems_moved * (double)n * (double)dt->size;
+                r->bytes = bytes;
                 r->gbps = s.kmed > 0 ? r->bytes / s.kmed / 1e9 : 0;
                 r->copy_gbps = cs.kmed > 0 ? 2.0 * (double)copy_bytes / cs.kmed / 1e9 : 0;
                 r->pct_of_copy = r->copy_gbps > 0 ? 100.0 * r->gbps / r->copy_gbps : 0;

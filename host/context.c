@@ -252,28 +252,29 @@ void clrelu__choose_tuning(clrelu_context *ctx) {
     if (ctx->info.kind == CLRELU_DEVICE_KIND_CPU) {
         /* CPU devices (PoCL, Intel's CPU runtime): one work-group is one task on a core and the
          * compiler vectorises across work-items, which a grid-stride loop defeats. Measured
-         * with clrelu-bench on PoCL 3.1 (2 cores, AVX-512) at 2^22..2^24: one 16-wide vector
-         * per work-item, 64-item groups, no cap reached 90-118% of copy; a cap of 4 groups per
-         * core reached 12-30%. */
-        t->vec = 16;
+         * with clrelu-bench on PoCL 3.1 (2 cores, AVX-512) at 2^22..2^24: one 64-byte vector
+         * per work-item (16 floats), 64-item groups, no cap reached 90-118% of copy; a cap of 4
+         * groups per core reached 12-30%. */
+        t->vec_bytes = 64;
         t->local = 64;
         t->max_groups = SIZE_MAX;
     } else {
-        /* GPUs: float4 per work-item, 256-item groups, a grid-stride cap of 8 groups per
-         * compute unit (at 2^22 on an H100 that ran 7.15 us against 8.76 us for one float4
-         * per item; see DESIGN.md). */
-        t->vec = 4;
+        /* GPUs: 16 bytes (a float4) per work-item, 256-item groups, a grid-stride cap of 8 groups
+         * per compute unit (at 2^22 on an H100 that ran 7.15 us against 8.76 us for one float4 per
+         * item; see DESIGN.md). */
+        t->vec_bytes = 16;
         t->local = 256;
         t->max_groups = (size_t)ctx->info.compute_units * 8;
     }
     if (t->local > max_wg)
         t->local = max_wg ? max_wg : 1;
-    /* Experiments: CLRELU_TUNING="vec,local,groups_per_cu" overrides (not a public knob). */
+    /* Experiments: CLRELU_TUNING="vec_bytes,local,groups_per_cu" overrides (not a public
+     * knob; groups_per_cu >= 1000000 means no cap). */
     const char *env = getenv("CLRELU_TUNING");
     unsigned v, l, g;
-    if (env && sscanf(env, "%u,%u,%u", &v, &l, &g) == 3 && (v == 4 || v == 8 || v == 16) && l > 0 &&
-        l <= max_wg && g > 0) {
-        t->vec = v;
+    if (env && sscanf(env, "%u,%u,%u", &v, &l, &g) == 3 && (v == 16 || v == 32 || v == 64) &&
+        l > 0 && l <= max_wg && g > 0) {
+        t->vec_bytes = v;
         t->local = l;
         t->max_groups = g >= 1000000 ? SIZE_MAX : (size_t)ctx->info.compute_units * g;
     }
@@ -416,6 +417,10 @@ clrelu_status clrelu_context_get_info(const clrelu_context *ctx, clrelu_context_
                             "clrelu_context_get_info: info is NULL");
     *info = ctx->info;
     return CLRELU_OK;
+}
+
+void clrelu__hide_fp64_for_testing(clrelu_context *ctx) {
+    ctx->info.has_fp64 = 0;
 }
 
 clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrelu_host_path path) {

@@ -1,48 +1,65 @@
 /* Host-array entry points: the CPU SIMD path, or a round trip through the context's device
- * (write, run, read) using the context's pooled buffers, in chunks when the array is larger
+ * (write, run, read) using the context's pooled buffers, in chunks when the arrays are larger
  * than one pooled buffer may be. */
 #include <stdint.h>
 #include <stdio.h>
 
 #include "internal.h"
+#include "relu_math.h"
 
 /* The most one pooled buffer holds: large enough that per-chunk costs vanish, small enough
- * not to pin much device memory. */
-#define ROUND_TRIP_CHUNK_BYTES ((size_t)64 << 20)
+ * not to pin much device memory. Tests shrink it to exercise the chunking. */
+static size_t round_trip_chunk_bytes = (size_t)64 << 20;
+
+void clrelu__set_round_trip_chunk_for_testing(size_t bytes) {
+    round_trip_chunk_bytes = bytes;
+}
 
 typedef struct host_arg {
     const char *name;
     const void *ptr;
+    int output;
+    int is_mask;
+    size_t bytes; /* filled by check_host */
 } host_arg;
 
-static int ranges_partly_overlap(const void *a, const void *b, size_t bytes) {
-    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
-    return pa != pb && pa < pb + bytes && pb < pa + bytes;
+static int ranges_partly_overlap(const host_arg *a, const host_arg *b) {
+    uintptr_t pa = (uintptr_t)a->ptr, pb = (uintptr_t)b->ptr;
+    if (pa == pb && a->bytes == b->bytes && a->is_mask == b->is_mask)
+        return 0; /* in place */
+    return pa < pb + b->bytes && pb < pa + a->bytes;
 }
 
-/* Checks shared by both host calls; args[count - 1] is the output. */
+/* Checks shared by the host calls: the descriptor, NULLs, sizes, and that no output partly
+ * overlaps another array. */
 static clrelu_status check_host(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
-                                size_t n, const host_arg *args, int count) {
+                                int pass, clrelu__op *op, size_t n, host_arg *args, int count) {
     if (!ctx)
         return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
-    clrelu_status st = clrelu__check_desc(ctx, fn, desc);
+    clrelu_status st = clrelu__check_desc(ctx, fn, desc, pass, op);
     if (st != CLRELU_OK || n == 0)
         return st;
-    size_t elsize = clrelu_dtype_size(desc->dtype);
-    if (n > SIZE_MAX / elsize)
+    if (op->pass == CLRELU__PASS_BWD_MASK)
+        args[1].is_mask = 1;
+    if (n > SIZE_MAX / op->elsize)
         return clrelu__fail(ctx, CLRELU_ERROR_SIZE_OVERFLOW,
-                            "%s: n * %zu bytes overflows size_t (n = %zu)", fn, elsize, n);
-    for (int i = 0; i < count; ++i)
+                            "%s: n * %zu bytes overflows size_t (n = %zu)", fn, op->elsize, n);
+    for (int i = 0; i < count; ++i) {
         if (!args[i].ptr)
             return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
                                 args[i].name);
-    const host_arg *out = &args[count - 1];
-    for (int i = 0; i < count - 1; ++i)
-        if (ranges_partly_overlap(out->ptr, args[i].ptr, n * elsize))
-            return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
-                                "%s: %s (%p) partly overlaps %s (%p) for n = %zu (only the same "
-                                "pointer, in place, may share elements)",
-                                fn, out->name, out->ptr, args[i].name, args[i].ptr, n);
+        args[i].bytes = args[i].is_mask ? clrelu_mask_words(n) * 4 : n * op->elsize;
+    }
+    for (int i = 0; i < count; ++i) {
+        if (!args[i].output)
+            continue;
+        for (int j = 0; j < count; ++j)
+            if (j != i && ranges_partly_overlap(&args[i], &args[j]))
+                return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                                    "%s: %s (%p) partly overlaps %s (%p) for n = %zu (only the "
+                                    "same array, in place, may be shared)",
+                                    fn, args[i].name, args[i].ptr, args[j].name, args[j].ptr, n);
+    }
     return CLRELU_OK;
 }
 
@@ -58,75 +75,125 @@ static void settle(cl_event *events, int count) {
     }
 }
 
-/* ins[0..n_in-1] are copied into pooled buffers; the kernel writes its result over the first
- * of them (in place), which is read back into out. */
-static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
-                                clrelu__pass pass, size_t n, const void *const *ins, int n_in,
-                                void *out) {
-    size_t elsize = clrelu_dtype_size(desc->dtype);
-    size_t cap = ROUND_TRIP_CHUNK_BYTES;
+/* The device path for host arrays. Inputs are written to pooled buffers; the output is computed
+ * in place over the first input, or, when blending reads the old output, into its own buffer
+ * written first. A mask output (forward) gets a buffer of its own. */
+static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrelu__op *op, size_t n,
+                                const void *in0, const void *in1, void *out, uint32_t *mask_out) {
+    clrelu_status st = clrelu__check_device_dtype(ctx, fn, op);
+    if (st != CLRELU_OK)
+        return st;
+    const size_t es = op->elsize;
+    const int fwd = op->pass == CLRELU__PASS_FWD || op->pass == CLRELU__PASS_FWD_MASK;
+    const int in1_is_mask = op->pass == CLRELU__PASS_BWD_MASK;
+    const int n_in = fwd ? 1 : 2;
+    const int blend = op->blend == CR_BLEND;
+    size_t cap = round_trip_chunk_bytes;
     if (ctx->info.max_alloc && ctx->info.max_alloc < cap)
         cap = (size_t)ctx->info.max_alloc;
-    size_t chunk = cap / elsize;
+    size_t chunk = cap / es / 32 * 32; /* whole mask words per chunk */
+    if (chunk < 32)
+        chunk = 32;
     if (chunk > n)
         chunk = n;
-    clrelu_status st = CLRELU_OK;
-    cl_mem mems[3];
-    size_t offs[3] = {0, 0, 0};
-    cl_event ev[4] = {NULL, NULL, NULL, NULL};
+    const size_t chunk_words = clrelu_mask_words(chunk);
+
+    /* Slots: 0 = in0, 1 = in1 (or the forward's mask), 2 = out when blending. */
+    const int out_slot = blend ? 2 : 0;
+    const int mask_slot = op->pass == CLRELU__PASS_FWD_MASK ? 1 : -1;
+    cl_mem slot[3] = {NULL, NULL, NULL};
+    cl_event ev[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
 
     pthread_mutex_lock(&ctx->lock);
-    for (int i = 0; i < n_in && st == CLRELU_OK; ++i)
-        st = clrelu__pool_get(ctx, fn, i, chunk * elsize, &mems[i]);
-    mems[n_in] = mems[0];
+    st = clrelu__pool_get(ctx, fn, 0, chunk * es, &slot[0]);
+    if (st == CLRELU_OK && (n_in == 2 || mask_slot == 1))
+        st = clrelu__pool_get(
+            ctx, fn, 1, in1_is_mask || mask_slot == 1 ? chunk_words * 4 : chunk * es, &slot[1]);
+    if (st == CLRELU_OK && blend)
+        st = clrelu__pool_get(ctx, fn, 2, chunk * es, &slot[2]);
     for (size_t done = 0; st == CLRELU_OK && done < n; done += chunk) {
-        size_t m = n - done < chunk ? n - done : chunk;
-        for (int i = 0; i < n_in; ++i)
+        const size_t m = n - done < chunk ? n - done : chunk;
+        const size_t words = clrelu_mask_words(m);
+        cl_uint n_ev = 0;
+        CLRELU__CL_TRY(ctx, st, fail, "clEnqueueWriteBuffer",
+                       clEnqueueWriteBuffer(ctx->queue, slot[0], CL_FALSE, 0, m * es,
+                                            (const char *)in0 + done * es, 0, NULL, &ev[n_ev++]));
+        if (n_in == 2) {
+            const void *src = in1_is_mask ? (const void *)((const uint32_t *)in1 + done / 32)
+                                          : (const void *)((const char *)in1 + done * es);
             CLRELU__CL_TRY(ctx, st, fail, "clEnqueueWriteBuffer",
-                           clEnqueueWriteBuffer(ctx->queue, mems[i], CL_FALSE, 0, m * elsize,
-                                                (const char *)ins[i] + done * elsize, 0, NULL,
-                                                &ev[i]));
-        st = clrelu__launch_locked(ctx, fn, desc, pass, m, n_in + 1, mems, offs, (cl_uint)n_in, ev,
-                                   &ev[3]);
+                           clEnqueueWriteBuffer(ctx->queue, slot[1], CL_FALSE, 0,
+                                                in1_is_mask ? words * 4 : m * es, src, 0, NULL,
+                                                &ev[n_ev++]));
+        }
+        if (blend)
+            CLRELU__CL_TRY(ctx, st, fail, "clEnqueueWriteBuffer",
+                           clEnqueueWriteBuffer(ctx->queue, slot[2], CL_FALSE, 0, m * es,
+                                                (const char *)out + done * es, 0, NULL,
+                                                &ev[n_ev++]));
+        cl_mem mems[3];
+        size_t offs[3] = {0, 0, 0};
+        int n_bufs = 0;
+        mems[n_bufs++] = slot[0];
+        if (n_in == 2)
+            mems[n_bufs++] = slot[1];
+        mems[n_bufs++] = slot[out_slot];
+        if (mask_slot == 1)
+            mems[n_bufs++] = slot[1];
+        st = clrelu__launch_locked(ctx, fn, op, m, n_bufs, mems, offs, n_ev, ev, &ev[3]);
         if (st != CLRELU_OK)
             goto fail;
         CLRELU__CL_TRY(ctx, st, fail, "clEnqueueReadBuffer",
-                       clEnqueueReadBuffer(ctx->queue, mems[0], CL_TRUE, 0, m * elsize,
-                                           (char *)out + done * elsize, 1, &ev[3], NULL));
-        settle(ev, 4);
+                       clEnqueueReadBuffer(ctx->queue, slot[out_slot], CL_FALSE, 0, m * es,
+                                           (char *)out + done * es, 1, &ev[3], &ev[4]));
+        if (mask_slot == 1)
+            CLRELU__CL_TRY(ctx, st, fail, "clEnqueueReadBuffer",
+                           clEnqueueReadBuffer(ctx->queue, slot[1], CL_FALSE, 0, words * 4,
+                                               mask_out + done / 32, 1, &ev[3], &ev[5]));
+        settle(ev, 6);
     }
 fail:
-    settle(ev, 4);
+    settle(ev, 6);
     pthread_mutex_unlock(&ctx->lock);
     return st;
+}
+
+static clrelu_status run_host(clrelu_context *ctx, const char *fn, const clrelu__op *op, size_t n,
+                              const void *in0, const void *in1, void *out, uint32_t *mask) {
+    if (n == 0)
+        return CLRELU_OK;
+    if (ctx->host_path == CLRELU_HOST_PATH_DEVICE)
+        return round_trip(ctx, fn, op, n, in0, in1, out, mask);
+    clrelu__fpenv env;
+    clrelu__fpenv_enter(&env);
+    ctx->cpu->fn[op->pass][op->op][op->dtype][op->blend](n, in0, in1, out, mask, &op->params);
+    clrelu__fpenv_leave(&env);
+    return CLRELU_OK;
 }
 
 clrelu_status clrelu_forward_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
                                   const void *x, void *y) {
     static const char fn[] = "clrelu_forward_host";
-    const host_arg args[] = {{"x", x}, {"y", y}};
-    clrelu_status st = check_host(ctx, fn, desc, n, args, 2);
-    if (st != CLRELU_OK || n == 0)
-        return st;
-    if (ctx->host_path == CLRELU_HOST_PATH_DEVICE) {
-        const void *ins[] = {x};
-        return round_trip(ctx, fn, desc, CLRELU__FORWARD, n, ins, 1, y);
-    }
-    ctx->cpu->relu_fwd_f32(n, x, y);
-    return CLRELU_OK;
+    host_arg args[] = {{"x", x, 0, 0, 0}, {"y", y, 1, 0, 0}};
+    clrelu__op op;
+    clrelu_status st = check_host(ctx, fn, desc, CLRELU__PASS_FWD, &op, n, args, 2);
+    return st != CLRELU_OK ? st : run_host(ctx, fn, &op, n, x, NULL, y, NULL);
+}
+
+clrelu_status clrelu_forward_mask_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                                       const void *x, void *y, uint32_t *mask) {
+    static const char fn[] = "clrelu_forward_mask_host";
+    host_arg args[] = {{"x", x, 0, 0, 0}, {"y", y, 1, 0, 0}, {"mask", mask, 1, 1, 0}};
+    clrelu__op op;
+    clrelu_status st = check_host(ctx, fn, desc, CLRELU__PASS_FWD_MASK, &op, n, args, 3);
+    return st != CLRELU_OK ? st : run_host(ctx, fn, &op, n, x, NULL, y, mask);
 }
 
 clrelu_status clrelu_backward_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
-                                   const void *dy, const void *x, void *dx) {
+                                   const void *dy, const void *src, void *dx) {
     static const char fn[] = "clrelu_backward_host";
-    const host_arg args[] = {{"dy", dy}, {"x", x}, {"dx", dx}};
-    clrelu_status st = check_host(ctx, fn, desc, n, args, 3);
-    if (st != CLRELU_OK || n == 0)
-        return st;
-    if (ctx->host_path == CLRELU_HOST_PATH_DEVICE) {
-        const void *ins[] = {dy, x};
-        return round_trip(ctx, fn, desc, CLRELU__BACKWARD, n, ins, 2, dx);
-    }
-    ctx->cpu->relu_bwd_f32(n, dy, x, dx);
-    return CLRELU_OK;
+    host_arg args[] = {{"dy", dy, 0, 0, 0}, {"src", src, 0, 0, 0}, {"dx", dx, 1, 0, 0}};
+    clrelu__op op;
+    clrelu_status st = check_host(ctx, fn, desc, CLRELU__PASS_BWD, &op, n, args, 3);
+    return st != CLRELU_OK ? st : run_host(ctx, fn, &op, n, dy, src, dx, NULL);
 }

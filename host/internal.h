@@ -20,11 +20,10 @@
 #define CLRELU__PRINTF(f, a)
 #endif
 
-/* One built program: a kernel source built with one option string, and the kernels made
+/* One built program: the kernel sources built with one option string, and the kernels made
  * from it so far. Programs live until the context is released. */
 typedef struct clrelu__program {
     struct clrelu__program *next;
-    const char *source_name;
     char *options;
     cl_program program;
     struct {
@@ -42,9 +41,9 @@ typedef struct clrelu__pool {
 
 /* How kernels are launched on this device: the one place for vendor differences. */
 typedef struct clrelu__tuning {
-    unsigned vec;      /* elements per vector load (4 or 16) */
-    size_t local;      /* work-group size */
-    size_t max_groups; /* grid-stride cap on the number of work-groups */
+    unsigned vec_bytes; /* bytes per vector load and store (16 on GPUs, 64 on CPU devices) */
+    size_t local;       /* work-group size */
+    size_t max_groups;  /* grid-stride cap on the number of work-groups */
 } clrelu__tuning;
 
 struct clrelu_context {
@@ -85,11 +84,13 @@ const char *clrelu__cl_error_name(cl_int err);
 
 /* context.c: vendor tuning is chosen here, once per context. */
 void clrelu__choose_tuning(clrelu_context *ctx);
+/* Tests only (link clrelu_static): the device behaves as if it had no cl_khr_fp64. */
+void clrelu__hide_fp64_for_testing(clrelu_context *ctx);
 
-/* program.c: the kernel named kernel_name of source source_name built with options; builds
- * the program on first use. Call with ctx->lock held. */
-clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *source_name,
-                                 const char *options, const char *kernel_name, cl_kernel *out);
+/* program.c: the kernel named kernel_name of the kernels built with options; builds the
+ * program on first use. Call with ctx->lock held. */
+clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *options,
+                                 const char *kernel_name, cl_kernel *out);
 void clrelu__programs_release(clrelu_context *ctx);
 
 /* buffer.c: a pooled device buffer of at least bytes in slot. Call with ctx->lock held. */
@@ -98,15 +99,32 @@ clrelu_status clrelu__pool_get(clrelu_context *ctx, const char *fn, int slot, si
 void clrelu__pool_release(clrelu_context *ctx);
 
 /* ops.c: checks and the launch, shared with host_api.c. */
-clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clrelu_desc *desc);
-/* Which computation a kernel does; with the desc it names the kernel. */
-typedef enum clrelu__pass { CLRELU__FORWARD, CLRELU__BACKWARD } clrelu__pass;
-/* Enqueues the kernel for (desc, pass) on n elements of already-checked buffers (inputs
- * first, the output last). Call with ctx->lock held. */
-clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
-                                    clrelu__pass pass, size_t n, int n_bufs, const cl_mem *mems,
-                                    const size_t *offs, cl_uint n_wait, const cl_event *wait,
-                                    cl_event *done);
+
+/* A checked descriptor, reduced to what kernels need. */
+typedef struct clrelu__op {
+    int pass; /* CLRELU__PASS_* (cpu/cpu.h) */
+    int op;   /* CR_RELU, CR_LEAKY, CR_CLIPPED */
+    int dtype;
+    int blend; /* CR_PLAIN, CR_SCALE, CR_BLEND */
+    size_t elsize;
+    clrelu__params params;
+} clrelu__op;
+
+/* Checks desc for pass (CLRELU__PASS_FWD or _FWD_MASK for forward calls; _BWD for backward
+ * calls, which becomes _BWD_MASK when desc->grad_from says so) and fills *out. */
+clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
+                                 int pass, clrelu__op *out);
+/* CLRELU_ERROR_UNSUPPORTED where ctx's device cannot run op (f64 without cl_khr_fp64). */
+clrelu_status clrelu__check_device_dtype(clrelu_context *ctx, const char *fn, const clrelu__op *op);
+/* Enqueues the kernel for op on n elements of already-checked buffers, given in the kernel's
+ * argument order (forward: x, y[, mask]; backward: dy, src or mask, dx); offs count elements,
+ * except a mask's, which counts 32-bit words. Call with ctx->lock held. */
+clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const clrelu__op *op,
+                                    size_t n, int n_bufs, const cl_mem *mems, const size_t *offs,
+                                    cl_uint n_wait, const cl_event *wait, cl_event *done);
+
+/* host_api.c: tests only (link clrelu_static): the largest chunk of a host round trip. */
+void clrelu__set_round_trip_chunk_for_testing(size_t bytes);
 
 /* kernel_sources.c, generated from the .cl files in kernels/ */
 struct clrelu__kernel_source {

@@ -1,10 +1,12 @@
 /* The cl_mem entry points: check every argument before anything reaches the device, pick the
  * kernel variant, enqueue on the context's queue with the caller's events. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+#include "relu_math.h"
 
 size_t clrelu_dtype_size(clrelu_dtype dtype) {
     switch (dtype) {
@@ -19,7 +21,8 @@ size_t clrelu_dtype_size(clrelu_dtype dtype) {
     return 0;
 }
 
-clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clrelu_desc *desc) {
+clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
+                                 int pass, clrelu__op *out) {
     if (!desc)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: desc is NULL", fn);
     if (clrelu_dtype_size(desc->dtype) == 0)
@@ -29,19 +32,76 @@ clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clre
         desc->op != CLRELU_OP_CLIPPED_RELU)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: desc->op = %d is not a clrelu_op", fn, (int)desc->op);
-    /* The family lands next; until then only f32 relu without blending runs. */
-    if (desc->op != CLRELU_OP_RELU || desc->dtype != CLRELU_DTYPE_F32 || desc->alpha != 1.0f ||
-        desc->beta != 0.0f || desc->grad_from != CLRELU_GRAD_FROM_X)
+    if (desc->op == CLRELU_OP_LEAKY_RELU && !isfinite(desc->negative_slope))
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: desc->negative_slope = %g is not finite", fn,
+                            (double)desc->negative_slope);
+    if (desc->op == CLRELU_OP_CLIPPED_RELU && !(isfinite(desc->ceiling) && desc->ceiling > 0.0f))
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: desc->ceiling = %g must be positive and finite", fn,
+                            (double)desc->ceiling);
+    if (!isfinite(desc->alpha) || !isfinite(desc->beta))
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: desc->alpha = %g and desc->beta = %g must be finite", fn,
+                            (double)desc->alpha, (double)desc->beta);
+    if (desc->alpha == 0.0f && desc->beta == 0.0f)
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: desc->alpha = 0 and desc->beta = 0 would write zeros (a zeroed "
+                            "descriptor?); start from clrelu_desc_make()",
+                            fn);
+    if (pass == CLRELU__PASS_BWD) {
+        switch (desc->grad_from) {
+        case CLRELU_GRAD_FROM_X:
+            break;
+        case CLRELU_GRAD_FROM_Y:
+            if (desc->op == CLRELU_OP_LEAKY_RELU && !(desc->negative_slope > 0.0f))
+                return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                                    "%s: desc->grad_from = CLRELU_GRAD_FROM_Y needs "
+                                    "negative_slope > 0 for leaky relu (it is %g: the sign of y "
+                                    "does not give the sign of x)",
+                                    fn, (double)desc->negative_slope);
+            break;
+        case CLRELU_GRAD_FROM_MASK:
+            pass = CLRELU__PASS_BWD_MASK;
+            break;
+        default:
+            return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                                "%s: desc->grad_from = %d is not a clrelu_grad_source", fn,
+                                (int)desc->grad_from);
+        }
+    }
+    out->pass = pass;
+    out->op = desc->op == CLRELU_OP_RELU         ? CR_RELU
+              : desc->op == CLRELU_OP_LEAKY_RELU ? CR_LEAKY
+                                                 : CR_CLIPPED;
+    out->dtype = (int)desc->dtype;
+    out->elsize = clrelu_dtype_size(desc->dtype);
+    out->blend = desc->beta != 0.0f ? CR_BLEND : desc->alpha != 1.0f ? CR_SCALE : CR_PLAIN;
+    out->params.slope = desc->negative_slope;
+    out->params.alpha = desc->alpha;
+    out->params.beta = desc->beta;
+    float c = desc->op == CLRELU_OP_CLIPPED_RELU ? desc->ceiling : 1.0f;
+    double cd = c;
+    memcpy(&out->params.ceil32, &c, sizeof c);
+    memcpy(&out->params.ceil64, &cd, sizeof cd);
+    return CLRELU_OK;
+}
+
+clrelu_status clrelu__check_device_dtype(clrelu_context *ctx, const char *fn,
+                                         const clrelu__op *op) {
+    if (op->dtype == CLRELU_DTYPE_F64 && !ctx->info.has_fp64)
         return clrelu__fail(ctx, CLRELU_ERROR_UNSUPPORTED,
-                            "%s: only f32 relu without blending is implemented yet", fn);
+                            "%s: desc->dtype = CLRELU_DTYPE_F64, but device '%s' has no "
+                            "cl_khr_fp64 (f64 runs on the CPU path)",
+                            fn, ctx->info.device);
     return CLRELU_OK;
 }
 
 static clrelu_status check_call(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
-                                cl_uint n_wait, const cl_event *wait) {
+                                int pass, clrelu__op *op, cl_uint n_wait, const cl_event *wait) {
     if (!ctx)
         return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
-    clrelu_status st = clrelu__check_desc(ctx, fn, desc);
+    clrelu_status st = clrelu__check_desc(ctx, fn, desc, pass, op);
     if (st != CLRELU_OK)
         return st;
     if (!ctx->has_device)
@@ -49,6 +109,8 @@ static clrelu_status check_call(clrelu_context *ctx, const char *fn, const clrel
                             "%s: this context is the CPU path only (device spec 'cpu'); use the "
                             "_host calls or a context on an OpenCL device",
                             fn);
+    if ((st = clrelu__check_device_dtype(ctx, fn, op)) != CLRELU_OK)
+        return st;
     if ((n_wait == 0) != (wait == NULL))
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: n_wait = %u but wait is %s (give both or neither)", fn,
@@ -65,23 +127,36 @@ typedef struct buf_arg {
     const char *name;     /* "x" */
     const char *off_name; /* "x_off" */
     cl_mem mem;
-    size_t off;
+    size_t off; /* elements (a mask: bits) */
     int output;
+    int is_mask;
+    size_t begin, end; /* bytes, filled by check_buffer */
 } buf_arg;
 
 static clrelu_status check_buffer(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
-                                  const buf_arg *a) {
+                                  buf_arg *a) {
     if (!a->mem)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, a->name);
+    if (a->is_mask && a->off % 32 != 0)
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: %s = %zu is not a multiple of 32 (a mask starts on a word)", fn,
+                            a->off_name, a->off);
     if (a->off > SIZE_MAX - n)
         return clrelu__fail(ctx, CLRELU_ERROR_SIZE_OVERFLOW,
                             "%s: %s + n overflows size_t (%s = %zu, n = %zu)", fn, a->off_name,
                             a->off_name, a->off, n);
     size_t end = a->off + n;
-    if (end > SIZE_MAX / elsize)
-        return clrelu__fail(ctx, CLRELU_ERROR_SIZE_OVERFLOW,
-                            "%s: (%s + n) * %zu bytes overflows size_t (%s + n = %zu)", fn,
-                            a->off_name, elsize, a->off_name, end);
+    if (a->is_mask) {
+        a->begin = a->off / 8;
+        a->end = clrelu_mask_words(end) * 4;
+    } else {
+        if (end > SIZE_MAX / elsize)
+            return clrelu__fail(ctx, CLRELU_ERROR_SIZE_OVERFLOW,
+                                "%s: (%s + n) * %zu bytes overflows size_t (%s + n = %zu)", fn,
+                                a->off_name, elsize, a->off_name, end);
+        a->begin = a->off * elsize;
+        a->end = end * elsize;
+    }
     cl_context mctx = NULL;
     cl_int err = clGetMemObjectInfo(a->mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
     if (err != CL_SUCCESS)
@@ -101,11 +176,17 @@ static clrelu_status check_buffer(clrelu_context *ctx, const char *fn, size_t n,
         snprintf(what, sizeof what, "%s: clGetMemObjectInfo(%s)", fn, a->name);
         return clrelu__cl_fail(ctx, err, what);
     }
-    if (end * elsize > size)
+    if (a->end > size) {
+        if (a->is_mask)
+            return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_BOUNDS,
+                                "%s: %s + n = %zu bits need %zu bytes of %s, which has %zu "
+                                "(CL_MEM_SIZE)",
+                                fn, a->off_name, end, a->end, a->name, size);
         return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_BOUNDS,
                             "%s: %s + n = %zu exceeds the %zu elements of %s (CL_MEM_SIZE %zu "
                             "bytes, %zu-byte elements)",
                             fn, a->off_name, end, size / elsize, a->name, size, elsize);
+    }
     if (a->output && (flags & CL_MEM_READ_ONLY))
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: %s is written but was created CL_MEM_READ_ONLY", fn, a->name);
@@ -115,24 +196,29 @@ static clrelu_status check_buffer(clrelu_context *ctx, const char *fn, size_t n,
     return CLRELU_OK;
 }
 
-/* The output may share a buffer with an input at exactly the same offset (in place); any
- * other overlap would race inside the kernel, so it is refused. */
+/* An output may share a buffer with another array only at exactly the same bytes (in place);
+ * any other overlap would race inside the kernel, so it is refused. */
 static clrelu_status check_overlap(clrelu_context *ctx, const char *fn, size_t n,
                                    const buf_arg *out, const buf_arg *in) {
-    if (n == 0 || out->mem != in->mem || out->off == in->off)
+    if (n == 0 || out->mem != in->mem)
         return CLRELU_OK;
-    size_t lo = out->off > in->off ? out->off : in->off;
-    size_t hi_out = out->off + n, hi_in = in->off + n;
-    if (lo >= (hi_out < hi_in ? hi_out : hi_in))
+    if (out->begin == in->begin && out->end == in->end && out->is_mask == in->is_mask)
         return CLRELU_OK;
+    if (out->begin >= in->end || in->begin >= out->end)
+        return CLRELU_OK;
+    if (!out->is_mask && !in->is_mask)
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: %s [%zu, %zu) partly overlaps %s [%zu, %zu) in the same buffer "
+                            "(only the same elements, in place, may be shared)",
+                            fn, out->name, out->off, out->off + n, in->name, in->off, in->off + n);
     return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
-                        "%s: %s [%zu, %zu) partly overlaps %s [%zu, %zu) in the same buffer (only "
-                        "the same offset, in place, may share elements)",
-                        fn, out->name, out->off, hi_out, in->name, in->off, hi_in);
+                        "%s: %s (bytes [%zu, %zu)) overlaps %s (bytes [%zu, %zu)) in the same "
+                        "buffer",
+                        fn, out->name, out->begin, out->end, in->name, in->begin, in->end);
 }
 
 static clrelu_status check_buffers(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
-                                   const buf_arg *args, int count) {
+                                   buf_arg *args, int count) {
     for (int i = 0; i < count; ++i) {
         clrelu_status st = check_buffer(ctx, fn, n, elsize, &args[i]);
         if (st != CLRELU_OK)
@@ -150,15 +236,14 @@ static clrelu_status check_buffers(clrelu_context *ctx, const char *fn, size_t n
     return CLRELU_OK;
 }
 
-static const char *kernel_base_name(const clrelu_desc *desc, clrelu__pass pass) {
-    (void)desc; /* f32 relu is the only op so far */
-    return pass == CLRELU__FORWARD ? "relu_fwd_f32" : "relu_bwd_f32";
+static unsigned vector_width(const clrelu_context *ctx, size_t elsize) {
+    unsigned v = (unsigned)(ctx->tuning.vec_bytes / elsize);
+    return v < 2 ? 2 : v > 16 ? 16 : v;
 }
 
-clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
-                                    clrelu__pass pass, size_t n, int n_bufs, const cl_mem *mems,
-                                    const size_t *offs, cl_uint n_wait, const cl_event *wait,
-                                    cl_event *done) {
+clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const clrelu__op *op,
+                                    size_t n, int n_bufs, const cl_mem *mems, const size_t *offs,
+                                    cl_uint n_wait, const cl_event *wait, cl_event *done) {
     clrelu_status st = CLRELU_OK;
     if (n == 0) {
         /* Nothing to compute; a caller that wants an event still gets one that completes
@@ -169,33 +254,52 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
         return st;
     }
     const clrelu__tuning *t = &ctx->tuning;
+    const unsigned vec = vector_width(ctx, op->elsize);
+    const int mask = op->pass == CLRELU__PASS_FWD_MASK || op->pass == CLRELU__PASS_BWD_MASK;
+    const char *base = op->pass == CLRELU__PASS_FWD        ? "fwd"
+                       : op->pass == CLRELU__PASS_FWD_MASK ? "fwd_mask"
+                       : op->pass == CLRELU__PASS_BWD      ? "bwd"
+                                                           : "bwd_mask";
     /* Plain vector pointers need every offset on a vector boundary (buffer bases are aligned
      * to CL_DEVICE_MEM_BASE_ADDR_ALIGN, which is far coarser); vloadn otherwise. */
-    int aligned = ctx->base_align_bits / 8 >= t->vec * clrelu_dtype_size(desc->dtype);
+    int aligned = ctx->base_align_bits / 8 >= vec * op->elsize;
     for (int i = 0; i < n_bufs; ++i)
-        aligned = aligned && offs[i] % t->vec == 0;
-    char name[48], options[96];
-    snprintf(name, sizeof name, "%s%s", kernel_base_name(desc, pass), aligned ? "_a" : "_u");
-    snprintf(options, sizeof options, "-cl-std=CL1.2 -DCLRELU_VEC=%u", t->vec);
+        aligned = aligned && offs[i] % vec == 0;
+    char name[48], options[160];
+    snprintf(name, sizeof name, "%s%s", base, mask ? "" : aligned ? "_a" : "_u");
+    snprintf(options, sizeof options,
+             "-cl-std=CL1.2 -DCLRELU_STORAGE=%d -DCLRELU_OP=%d -DCLRELU_BLEND=%d -DCLRELU_VEC=%u%s",
+             op->dtype, op->op, op->blend, vec,
+             op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
     cl_kernel k = NULL;
-    st = clrelu__get_kernel(ctx, fn, "relu", options, name, &k);
+    st = clrelu__get_kernel(ctx, fn, options, name, &k);
     if (st != CLRELU_OK)
         return st;
 
-    cl_ulong n64 = n;
-    cl_ulong off64[4];
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(n)", clSetKernelArg(k, 0, sizeof n64, &n64));
+    cl_ulong n64 = n, off64[4];
+    cl_ulong ceil_bits = op->dtype == CLRELU_DTYPE_F64 ? op->params.ceil64 : op->params.ceil32;
+    cl_uint arg = 0;
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(n)", clSetKernelArg(k, arg++, sizeof n64, &n64));
     for (int i = 0; i < n_bufs; ++i) {
         off64[i] = offs[i];
         CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(buffer)",
-                       clSetKernelArg(k, (cl_uint)(1 + 2 * i), sizeof(cl_mem), &mems[i]));
+                       clSetKernelArg(k, arg++, sizeof(cl_mem), &mems[i]));
         CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(offset)",
-                       clSetKernelArg(k, (cl_uint)(2 + 2 * i), sizeof off64[i], &off64[i]));
+                       clSetKernelArg(k, arg++, sizeof off64[i], &off64[i]));
     }
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(slope)",
+                   clSetKernelArg(k, arg++, sizeof(float), &op->params.slope));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
+                   clSetKernelArg(k, arg++, sizeof ceil_bits, &ceil_bits));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(alpha)",
+                   clSetKernelArg(k, arg++, sizeof(float), &op->params.alpha));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(beta)",
+                   clSetKernelArg(k, arg++, sizeof(float), &op->params.beta));
 
-    /* One work-item per whole vector (the tail loops inside the kernel), capped: beyond the
-     * cap each work-item strides over several vectors. */
-    size_t items = n / t->vec + (n % t->vec != 0);
+    /* One work-item per whole vector (or per mask word), the tail looping inside the kernel,
+     * capped: beyond the cap each work-item strides over several. */
+    size_t per_item = mask ? 32 : vec;
+    size_t items = n / per_item + (n % per_item != 0);
     size_t groups = items / t->local + (items % t->local != 0);
     if (groups > t->max_groups)
         groups = t->max_groups;
@@ -209,24 +313,28 @@ out:
     return st;
 }
 
-static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
-                         clrelu__pass pass, size_t n, const buf_arg *args, int n_bufs,
-                         cl_uint n_wait, const cl_event *wait, cl_event *done) {
+static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc *desc, int pass,
+                         size_t n, buf_arg *args, int n_bufs, cl_uint n_wait, const cl_event *wait,
+                         cl_event *done) {
     if (done)
         *done = NULL;
-    clrelu_status st = check_call(ctx, fn, desc, n_wait, wait);
-    if (st == CLRELU_OK)
-        st = check_buffers(ctx, fn, n, clrelu_dtype_size(desc->dtype), args, n_bufs);
+    clrelu__op op;
+    clrelu_status st = check_call(ctx, fn, desc, pass, &op, n_wait, wait);
     if (st != CLRELU_OK)
+        return st;
+    /* Backward from the mask: the second argument is the mask. */
+    if (op.pass == CLRELU__PASS_BWD_MASK)
+        args[1].is_mask = 1;
+    if ((st = check_buffers(ctx, fn, n, op.elsize, args, n_bufs)) != CLRELU_OK)
         return st;
     cl_mem mems[4];
     size_t offs[4];
     for (int i = 0; i < n_bufs; ++i) {
         mems[i] = args[i].mem;
-        offs[i] = args[i].off;
+        offs[i] = args[i].is_mask ? args[i].off / 32 : args[i].off;
     }
     pthread_mutex_lock(&ctx->lock);
-    st = clrelu__launch_locked(ctx, fn, desc, pass, n, n_bufs, mems, offs, n_wait, wait, done);
+    st = clrelu__launch_locked(ctx, fn, &op, n, n_bufs, mems, offs, n_wait, wait, done);
     pthread_mutex_unlock(&ctx->lock);
     return st;
 }
@@ -234,15 +342,26 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
 clrelu_status clrelu_forward(clrelu_context *ctx, const clrelu_desc *desc, size_t n, cl_mem x,
                              size_t x_off, cl_mem y, size_t y_off, cl_uint n_wait,
                              const cl_event *wait, cl_event *done) {
-    const buf_arg args[] = {{"x", "x_off", x, x_off, 0}, {"y", "y_off", y, y_off, 1}};
-    return run(ctx, "clrelu_forward", desc, CLRELU__FORWARD, n, args, 2, n_wait, wait, done);
+    buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, 0, 0}, {"y", "y_off", y, y_off, 1, 0, 0, 0}};
+    return run(ctx, "clrelu_forward", desc, CLRELU__PASS_FWD, n, args, 2, n_wait, wait, done);
+}
+
+clrelu_status clrelu_forward_mask(clrelu_context *ctx, const clrelu_desc *desc, size_t n, cl_mem x,
+                                  size_t x_off, cl_mem y, size_t y_off, cl_mem mask,
+                                  size_t mask_off, cl_uint n_wait, const cl_event *wait,
+                                  cl_event *done) {
+    buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, 0, 0},
+                      {"y", "y_off", y, y_off, 1, 0, 0, 0},
+                      {"mask", "mask_off", mask, mask_off, 1, 1, 0, 0}};
+    return run(ctx, "clrelu_forward_mask", desc, CLRELU__PASS_FWD_MASK, n, args, 3, n_wait, wait,
+               done);
 }
 
 clrelu_status clrelu_backward(clrelu_context *ctx, const clrelu_desc *desc, size_t n, cl_mem dy,
-                              size_t dy_off, cl_mem x, size_t x_off, cl_mem dx, size_t dx_off,
+                              size_t dy_off, cl_mem src, size_t src_off, cl_mem dx, size_t dx_off,
                               cl_uint n_wait, const cl_event *wait, cl_event *done) {
-    const buf_arg args[] = {{"dy", "dy_off", dy, dy_off, 0},
-                            {"x", "x_off", x, x_off, 0},
-                            {"dx", "dx_off", dx, dx_off, 1}};
-    return run(ctx, "clrelu_backward", desc, CLRELU__BACKWARD, n, args, 3, n_wait, wait, done);
+    buf_arg args[] = {{"dy", "dy_off", dy, dy_off, 0, 0, 0, 0},
+                      {"src", "src_off", src, src_off, 0, 0, 0, 0},
+                      {"dx", "dx_off", dx, dx_off, 1, 0, 0, 0}};
+    return run(ctx, "clrelu_backward", desc, CLRELU__PASS_BWD, n, args, 3, n_wait, wait, done);
 }

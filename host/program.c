@@ -1,5 +1,5 @@
-/* Kernel programs: the embedded sources, built once per (context, source, options) on first
- * use and kept, with their kernels, until the context is released. */
+/* Kernel programs: the embedded sources, built once per (context, options) on first use and
+ * kept, with their kernels, until the context is released. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +13,29 @@ static const struct clrelu__kernel_source *find_source(const char *name) {
     return NULL;
 }
 
-/* Builds source with options; on a build failure the message carries the build log. */
-static clrelu_status build(clrelu_context *ctx, const char *fn,
-                           const struct clrelu__kernel_source *src, const char *options,
+/* The program text: the per-element semantics shared with the CPU path, then the kernels. */
+static const char *const program_parts[] = {"relu_math", "relu"};
+#define N_PARTS (sizeof program_parts / sizeof program_parts[0])
+
+/* Builds the kernels with options; on a build failure the message carries the build log. */
+static clrelu_status build(clrelu_context *ctx, const char *fn, const char *options,
                            cl_program *out) {
+    const char *texts[N_PARTS];
+    size_t lengths[N_PARTS];
+    for (size_t i = 0; i < N_PARTS; ++i) {
+        const struct clrelu__kernel_source *src = find_source(program_parts[i]);
+        if (!src)
+            return clrelu__fail(ctx, CLRELU_ERROR_UNSUPPORTED,
+                                "%s: kernel source %s is not in this build", fn, program_parts[i]);
+        texts[i] = src->text;
+        lengths[i] = src->length;
+    }
     cl_int err = CL_SUCCESS;
-    const char *text = src->text;
-    size_t length = src->length;
-    cl_program prog = clCreateProgramWithSource(ctx->cl_ctx, 1, &text, &length, &err);
+    cl_program prog =
+        clCreateProgramWithSource(ctx->cl_ctx, (cl_uint)N_PARTS, texts, lengths, &err);
     if (err != CL_SUCCESS) {
         char what[160];
-        snprintf(what, sizeof what, "%s: clCreateProgramWithSource(%s.cl)", fn, src->name);
+        snprintf(what, sizeof what, "%s: clCreateProgramWithSource", fn);
         return clrelu__cl_fail(ctx, err, what);
     }
     err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
@@ -36,23 +48,19 @@ static clrelu_status build(clrelu_context *ctx, const char *fn,
         clrelu_status st = err == CL_BUILD_PROGRAM_FAILURE ? CLRELU_ERROR_BUILD
                            : err == CL_OUT_OF_HOST_MEMORY  ? CLRELU_ERROR_OUT_OF_MEMORY
                                                            : CLRELU_ERROR_OPENCL;
-        return clrelu__fail(ctx, st, "%s: clBuildProgram(%s.cl, \"%s\") failed: %s (%d); log: %s",
-                            fn, src->name, options, clrelu__cl_error_name(err), (int)err, log);
+        return clrelu__fail(ctx, st, "%s: clBuildProgram(\"%s\") failed: %s (%d); log: %s", fn,
+                            options, clrelu__cl_error_name(err), (int)err, log);
     }
     *out = prog;
     return CLRELU_OK;
 }
 
-clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *source_name,
-                                 const char *options, const char *kernel_name, cl_kernel *out) {
+clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *options,
+                                 const char *kernel_name, cl_kernel *out) {
     clrelu__program *p = ctx->programs;
-    while (p && !(p->source_name == source_name && strcmp(p->options, options) == 0))
+    while (p && strcmp(p->options, options) != 0)
         p = p->next;
     if (!p) {
-        const struct clrelu__kernel_source *src = find_source(source_name);
-        if (!src)
-            return clrelu__fail(ctx, CLRELU_ERROR_UNSUPPORTED,
-                                "%s: kernel source %s.cl is not in this build", fn, source_name);
         p = calloc(1, sizeof *p);
         char *opts = malloc(strlen(options) + 1);
         if (!p || !opts) {
@@ -61,13 +69,12 @@ clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char
             return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
         }
         strcpy(opts, options);
-        clrelu_status st = build(ctx, fn, src, options, &p->program);
+        clrelu_status st = build(ctx, fn, options, &p->program);
         if (st != CLRELU_OK) {
             free(p);
             free(opts);
             return st;
         }
-        p->source_name = source_name;
         p->options = opts;
         p->next = ctx->programs;
         ctx->programs = p;

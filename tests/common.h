@@ -35,6 +35,35 @@ typedef struct test_device {
 } test_device;
 size_t list_devices(test_device *out, size_t cap);
 
+/* Descriptor settings every op x dtype is tested with: defaults (alpha 1, beta 0),
+ * accumulation (beta 1), other blending with a ceiling no 16-bit type can hold (0.1) and a
+ * larger slope, and scaling with slope 0 (leaky at -inf gives NaN) and a huge ceiling. */
+typedef struct test_config {
+    const char *name;
+    float slope, ceiling, alpha, beta;
+} test_config;
+extern const test_config test_configs[];
+extern const size_t test_configs_count;
+/* The descriptor for op on dtype under config c. */
+clrelu_desc test_desc(const kit_op *op, clrelu_dtype dtype, const test_config *c);
+/* Whether the library must refuse this descriptor (leaky from y needs a positive slope). */
+int test_desc_is_invalid(const kit_op *op, const clrelu_desc *d);
+
+/* How a case shares arrays: separate, output over in0, or output over in1. */
+enum { CASE_SEPARATE, CASE_OVER_IN0, CASE_OVER_IN1 };
+
+/* Runs op on n elements through ctx's host path (the CPU path or the device round trip) and
+ * asserts bit equality with the reference, guards after every output untouched. shift moves
+ * every array that many elements off its allocation's alignment. */
+void run_host_case(clrelu_context *ctx, const kit_op *op, const clrelu_desc *desc, size_t n,
+                   int sharing, size_t shift, uint32_t seed);
+
+/* The same on ctx's device through cl_mem buffers at element offsets off[0..2] (in0, in1, out;
+ * in1 unused for forward) and mask_off (a multiple of 32), with every word outside the output
+ * windows checked to be untouched. */
+void run_device_case(clrelu_context *ctx, const kit_op *op, const clrelu_desc *desc, size_t n,
+                     int sharing, const size_t off[3], size_t mask_off, uint32_t seed);
+
 /* Prints a line that CTest logs and a reader sees: SKIPPED: reason. */
 void print_skip(const char *fmt, ...);
 

@@ -1,32 +1,24 @@
-/* The CPU SIMD path against the host reference, bit for bit. CTest runs this once per ISA
- * (CLRELU_CPU_ISA=scalar|sse2|avx2|avx512); an ISA this CPU lacks exits as skipped. */
+/* The CPU SIMD path against the host reference, bit for bit, for every op, dtype, backward
+ * mode and blending setting. CTest runs this once per ISA (CLRELU_CPU_ISA=scalar|sse2|avx2|
+ * avx512); an ISA this CPU lacks exits as skipped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 
+/* Sizes around every vector width and mask word, for the settings other than the defaults
+ * (which run the full test_sizes list). */
+static const size_t small_sizes[] = {0,  1,  2,  3,  7,  15,  16,   17,  31,
+                                     32, 33, 63, 64, 65, 127, 1000, 4099};
+
 typedef struct fixture {
     clrelu_context *ctx;
-    clrelu_desc desc;
-    float *x, *dy, *out, *expected;
-    size_t cap; /* elements, plus guard room */
 } fixture;
-
-#define GUARD    37 /* words past n that must stay untouched */
-#define MISALIGN 3  /* start arrays 0..3 floats past a 64-byte boundary */
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     if (!f || clrelu_context_create(&f->ctx, "cpu") != CLRELU_OK)
-        return -1;
-    f->desc = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
-    f->cap = test_sizes[test_sizes_count - 1] + GUARD + MISALIGN + 16;
-    f->x = aligned_alloc(64, f->cap * sizeof(float));
-    f->dy = aligned_alloc(64, f->cap * sizeof(float));
-    f->out = aligned_alloc(64, f->cap * sizeof(float));
-    f->expected = aligned_alloc(64, f->cap * sizeof(float));
-    if (!f->x || !f->dy || !f->out || !f->expected)
         return -1;
     *state = f;
     return 0;
@@ -35,10 +27,6 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture *f = *state;
     clrelu_context_release(f->ctx);
-    free(f->x);
-    free(f->dy);
-    free(f->out);
-    free(f->expected);
     free(f);
     return 0;
 }
@@ -55,84 +43,80 @@ static void test_cpu__runs_the_forced_isa(void **state) {
     printf("CPU path ISA: %s on %s\n", info.cpu_isa, info.device);
 }
 
-static void test_cpu_forward__matches_reference_bitwise(void **state) {
+static void test_cpu_family__matches_reference_bitwise(void **state) {
     fixture *f = *state;
-    for (size_t s = 0; s < test_sizes_count; ++s) {
-        size_t n = test_sizes[s];
-        for (size_t shift = 0; shift <= MISALIGN; ++shift) {
-            float *x = f->x + shift, *y = f->out + shift;
-            kit_fill(CLRELU_DTYPE_F32, x, n, (uint32_t)(n * 7 + shift + 1));
-            fill_guard((uint32_t *)y, n + GUARD);
-            assert_int_equal(clrelu_forward_host(f->ctx, &f->desc, n, x, y), CLRELU_OK);
-            kit_relu_forward_f32(n, x, f->expected);
-            assert_bits_equal(y, f->expected, n, "forward output");
-            for (size_t i = 0; i < GUARD; ++i)
-                assert_int_equal(((uint32_t *)y)[n + i], GUARD_WORD);
+    uint32_t seed = 1;
+    for (size_t o = 0; o < kit_ops_count; ++o) {
+        for (size_t t = 0; t < kit_dtypes_count; ++t) {
+            for (size_t c = 0; c < test_configs_count; ++c) {
+                clrelu_desc d = test_desc(&kit_ops[o], kit_dtypes[t].dtype, &test_configs[c]);
+                if (test_desc_is_invalid(&kit_ops[o], &d))
+                    continue; /* test_errors checks the refusal */
+                const size_t *sizes = c == 0 ? test_sizes : small_sizes;
+                size_t count = c == 0 ? test_sizes_count : ARRAY_LEN(small_sizes);
+                for (size_t s = 0; s < count; ++s, ++seed)
+                    run_host_case(f->ctx, &kit_ops[o], &d, sizes[s], CASE_SEPARATE, seed % 4, seed);
+            }
         }
     }
 }
 
-static void test_cpu_backward__matches_reference_bitwise(void **state) {
+static void test_cpu_family__in_place(void **state) {
     fixture *f = *state;
-    for (size_t s = 0; s < test_sizes_count; ++s) {
-        size_t n = test_sizes[s];
-        for (size_t shift = 0; shift <= MISALIGN; ++shift) {
-            float *x = f->x + shift, *dy = f->dy + MISALIGN - shift, *dx = f->out + shift;
-            kit_fill(CLRELU_DTYPE_F32, x, n, (uint32_t)(n * 5 + shift + 2));
-            kit_fill(CLRELU_DTYPE_F32, dy, n, (uint32_t)(n * 3 + shift + 3));
-            fill_guard((uint32_t *)dx, n + GUARD);
-            assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, dy, x, dx), CLRELU_OK);
-            kit_relu_backward_f32(n, dy, x, f->expected);
-            assert_bits_equal(dx, f->expected, n, "backward output");
-            for (size_t i = 0; i < GUARD; ++i)
-                assert_int_equal(((uint32_t *)dx)[n + i], GUARD_WORD);
+    uint32_t seed = 7;
+    for (size_t o = 0; o < kit_ops_count; ++o) {
+        const kit_op *op = &kit_ops[o];
+        for (size_t t = 0; t < kit_dtypes_count; ++t) {
+            for (size_t c = 0; c < 3; ++c) {
+                clrelu_desc d = test_desc(op, kit_dtypes[t].dtype, &test_configs[c]);
+                for (size_t s = 0; s < ARRAY_LEN(small_sizes); ++s, ++seed) {
+                    run_host_case(f->ctx, op, &d, small_sizes[s], CASE_OVER_IN0, 0, seed);
+                    if (op->kind == KIT_BWD_X || op->kind == KIT_BWD_Y)
+                        run_host_case(f->ctx, op, &d, small_sizes[s], CASE_OVER_IN1, 1, seed);
+                }
+            }
         }
     }
 }
 
-static void test_cpu_forward__in_place(void **state) {
+/* Every special value alone at every lane of 64 elements, for every op and dtype, with and
+ * without blending: a lane-dependent bug cannot hide behind random data. */
+static void test_cpu_family__every_special_in_every_lane(void **state) {
     fixture *f = *state;
-    for (size_t s = 0; s < test_sizes_count; ++s) {
-        size_t n = test_sizes[s];
-        kit_fill(CLRELU_DTYPE_F32, f->x, n, (uint32_t)(n + 11));
-        kit_relu_forward_f32(n, f->x, f->expected);
-        assert_int_equal(clrelu_forward_host(f->ctx, &f->desc, n, f->x, f->x), CLRELU_OK);
-        assert_bits_equal(f->x, f->expected, n, "in-place forward");
-    }
-}
-
-static void test_cpu_backward__in_place_over_dy_and_over_x(void **state) {
-    fixture *f = *state;
-    for (size_t s = 0; s < test_sizes_count; ++s) {
-        size_t n = test_sizes[s];
-        kit_fill(CLRELU_DTYPE_F32, f->x, n, (uint32_t)(n + 13));
-        kit_fill(CLRELU_DTYPE_F32, f->dy, n, (uint32_t)(n + 17));
-        kit_relu_backward_f32(n, f->dy, f->x, f->expected);
-        assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, f->dy, f->x, f->dy), CLRELU_OK);
-        assert_bits_equal(f->dy, f->expected, n, "backward in place over dy");
-
-        kit_fill(CLRELU_DTYPE_F32, f->dy, n, (uint32_t)(n + 17));
-        assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, f->dy, f->x, f->x), CLRELU_OK);
-        assert_bits_equal(f->x, f->expected, n, "backward in place over x");
-    }
-}
-
-/* Every special value, alone, at every lane of a vector: a lane-dependent bug cannot hide. */
-static void test_cpu_forward__every_special_in_every_lane(void **state) {
-    fixture *f = *state;
-    const size_t n = 64;
-    for (size_t v = 0; v < kit_f32_specials_count; ++v) {
-        for (size_t lane = 0; lane < n; ++lane) {
-            for (size_t i = 0; i < n; ++i)
-                ((uint32_t *)f->x)[i] = 0xbf800000u; /* -1 */
-            ((uint32_t *)f->x)[lane] = kit_f32_specials[v];
-            assert_int_equal(clrelu_forward_host(f->ctx, &f->desc, n, f->x, f->out), CLRELU_OK);
-            kit_relu_forward_f32(n, f->x, f->expected);
-            assert_bits_equal(f->out, f->expected, n, "forward special");
-            assert_int_equal(clrelu_backward_host(f->ctx, &f->desc, n, f->x, f->x, f->out),
-                             CLRELU_OK);
-            kit_relu_backward_f32(n, f->x, f->x, f->expected);
-            assert_bits_equal(f->out, f->expected, n, "backward special");
+    enum { N = 64 };
+    uint64_t x[N], in1[N], out[N], expected[N];
+    uint32_t mask[2], expected_mask[2];
+    for (size_t o = 0; o < kit_ops_count; ++o) {
+        const kit_op *op = &kit_ops[o];
+        for (size_t t = 0; t < kit_dtypes_count; ++t) {
+            const kit_dtype *dt = &kit_dtypes[t];
+            size_t n_specials;
+            const uint64_t *specials = kit_specials(dt->dtype, &n_specials);
+            for (size_t c = 0; c < 3; c += 2) {
+                clrelu_desc d = test_desc(op, dt->dtype, &test_configs[c]);
+                for (size_t v = 0; v < n_specials; ++v) {
+                    for (size_t lane = 0; lane < N; ++lane) {
+                        /* Everything -1 except the special at lane; dy the special too. */
+                        static const uint64_t minus_one[] = {0xbf800000u, 0xbc00u, 0xbf80u,
+                                                             0xbff0000000000000ull};
+                        for (size_t i = 0; i < N; ++i)
+                            memcpy((char *)x + i * dt->size, &minus_one[t], dt->size);
+                        memcpy((char *)x + lane * dt->size, &specials[v], dt->size);
+                        kit_make_in1(op, &d, N, x, in1);
+                        memcpy(out, x, sizeof out);
+                        memcpy(expected, x, sizeof expected);
+                        kit_reference(op, &d, N, x, in1, expected, expected_mask);
+                        assert_int_equal(kit_run_host(op, f->ctx, &d, N, x, in1, out, mask),
+                                         CLRELU_OK);
+                        if (memcmp(out, expected, N * dt->size) != 0 ||
+                            (op->kind == KIT_FWD_MASK && memcmp(mask, expected_mask, 8) != 0)) {
+                            print_error("%s %s (%s): special #%zu at lane %zu differs\n", op->name,
+                                        dt->name, test_configs[c].name, v, lane);
+                            fail();
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -147,11 +131,9 @@ int main(void) {
     clrelu_context_release(probe);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpu__runs_the_forced_isa),
-        cmocka_unit_test(test_cpu_forward__matches_reference_bitwise),
-        cmocka_unit_test(test_cpu_backward__matches_reference_bitwise),
-        cmocka_unit_test(test_cpu_forward__in_place),
-        cmocka_unit_test(test_cpu_backward__in_place_over_dy_and_over_x),
-        cmocka_unit_test(test_cpu_forward__every_special_in_every_lane),
+        cmocka_unit_test(test_cpu_family__matches_reference_bitwise),
+        cmocka_unit_test(test_cpu_family__in_place),
+        cmocka_unit_test(test_cpu_family__every_special_in_every_lane),
     };
     return cmocka_run_group_tests_name("cpu", tests, setup, teardown);
 }

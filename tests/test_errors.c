@@ -1,12 +1,14 @@
 /* Bad input gets its status and a message naming the argument and its value; nothing reaches
  * the device, nothing is written, nothing leaks (reference counts of the caller's objects are
  * unchanged). Device cases run on the first OpenCL device and skip loudly without one. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
 #include "cpu/cpu.h"
+#include "internal.h"
 
 typedef struct fixture {
     clrelu_context *cpu;
@@ -238,7 +240,7 @@ static void test_host__null_pointers_overlap_and_overflow(void **state) {
     assert_message_has(f->cpu, "clrelu_forward_host: x is NULL");
     assert_int_equal(clrelu_backward_host(f->cpu, &f->desc, 4, buf, NULL, buf),
                      CLRELU_ERROR_INVALID_ARGUMENT);
-    assert_message_has(f->cpu, "clrelu_backward_host: x is NULL");
+    assert_message_has(f->cpu, "clrelu_backward_host: src is NULL");
     assert_int_equal(clrelu_backward_host(f->cpu, &f->desc, 4, buf, buf, NULL),
                      CLRELU_ERROR_INVALID_ARGUMENT);
     assert_message_has(f->cpu, "dx is NULL");
@@ -283,7 +285,7 @@ static void test_ops__null_buffers_named(void **state) {
     assert_message_has(f->dev, "clrelu_forward: y is NULL");
     assert_int_equal(clrelu_backward(f->dev, &f->desc, 4, b, 0, NULL, 0, b, 0, 0, NULL, NULL),
                      CLRELU_ERROR_INVALID_ARGUMENT);
-    assert_message_has(f->dev, "clrelu_backward: x is NULL");
+    assert_message_has(f->dev, "clrelu_backward: src is NULL");
     assert_int_equal(clrelu_backward(f->dev, &f->desc, 4, NULL, 0, b, 0, b, 0, 0, NULL, NULL),
                      CLRELU_ERROR_INVALID_ARGUMENT);
     assert_message_has(f->dev, "dy is NULL");
@@ -385,6 +387,116 @@ static void test_ops__wait_list_must_match_its_count(void **state) {
     clReleaseMemObject(b);
 }
 
+static void test_desc__zeroed_descriptor_is_refused(void **state) {
+    fixture *f = *state;
+    float x[4] = {1, -1, 2, -2}, y[4];
+    clrelu_desc zero;
+    memset(&zero, 0, sizeof zero);
+    assert_int_equal(clrelu_forward_host(f->cpu, &zero, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc->alpha = 0 and desc->beta = 0 would write zeros");
+    assert_message_has(f->cpu, "clrelu_desc_make");
+}
+
+static void test_desc__bad_slope_ceiling_blend_and_source_are_named(void **state) {
+    fixture *f = *state;
+    float x[4] = {1, -1, 2, -2}, y[4];
+    clrelu_desc d = clrelu_desc_make(CLRELU_OP_LEAKY_RELU, CLRELU_DTYPE_F32);
+    d.negative_slope = NAN;
+    assert_int_equal(clrelu_forward_host(f->cpu, &d, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc->negative_slope = nan is not finite");
+    static const float bad_ceilings[] = {0.0f, -1.0f, INFINITY, NAN};
+    for (size_t i = 0; i < ARRAY_LEN(bad_ceilings); ++i) {
+        d = clrelu_desc_make(CLRELU_OP_CLIPPED_RELU, CLRELU_DTYPE_F32);
+        d.ceiling = bad_ceilings[i];
+        assert_int_equal(clrelu_forward_host(f->cpu, &d, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+        assert_message_has(f->cpu, "desc->ceiling = ");
+        assert_message_has(f->cpu, "must be positive and finite");
+    }
+    d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    d.beta = INFINITY;
+    assert_int_equal(clrelu_forward_host(f->cpu, &d, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc->beta = inf must be finite");
+    d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    d.grad_from = (clrelu_grad_source)9;
+    assert_int_equal(clrelu_backward_host(f->cpu, &d, 4, x, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc->grad_from = 9 is not a clrelu_grad_source");
+    /* Forward ignores grad_from. */
+    assert_int_equal(clrelu_forward_host(f->cpu, &d, 4, x, y), CLRELU_OK);
+}
+
+static void test_desc__leaky_from_y_needs_a_positive_slope(void **state) {
+    fixture *f = *state;
+    float dy[4] = {1, 1, 1, 1}, y[4] = {1, -1, 2, -2}, dx[4];
+    clrelu_desc d = clrelu_desc_make(CLRELU_OP_LEAKY_RELU, CLRELU_DTYPE_F32);
+    d.grad_from = CLRELU_GRAD_FROM_Y;
+    d.negative_slope = 0.0f;
+    assert_int_equal(clrelu_backward_host(f->cpu, &d, 4, dy, y, dx), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "needs negative_slope > 0");
+    d.negative_slope = 0.2f;
+    assert_int_equal(clrelu_backward_host(f->cpu, &d, 4, dy, y, dx), CLRELU_OK);
+    /* The same slope from x is fine. */
+    d.negative_slope = -0.5f;
+    d.grad_from = CLRELU_GRAD_FROM_X;
+    assert_int_equal(clrelu_backward_host(f->cpu, &d, 4, dy, y, dx), CLRELU_OK);
+}
+
+static void test_mask__offset_must_start_a_word_and_fit(void **state) {
+    fixture *f = need_device(state);
+    cl_mem x = guard_buffer(f, 128, CL_MEM_READ_WRITE);
+    cl_mem y = guard_buffer(f, 128, CL_MEM_READ_WRITE);
+    cl_mem m = guard_buffer(f, 2, CL_MEM_READ_WRITE); /* 64 bits */
+    clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    assert_int_equal(clrelu_forward_mask(f->dev, &d, 64, x, 0, y, 0, m, 5, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "mask_off = 5 is not a multiple of 32");
+    assert_int_equal(clrelu_forward_mask(f->dev, &d, 65, x, 0, y, 0, m, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_OUT_OF_BOUNDS);
+    assert_message_has(f->dev, "mask_off + n = 65 bits need 12 bytes of mask, which has 8");
+    d.grad_from = CLRELU_GRAD_FROM_MASK;
+    assert_int_equal(clrelu_backward(f->dev, &d, 64, x, 0, m, 32, y, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_OUT_OF_BOUNDS);
+    assert_message_has(f->dev, "src_off + n = 96 bits");
+    assert_int_equal(clrelu_backward(f->dev, &d, 32, x, 0, m, 33, y, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "src_off = 33 is not a multiple of 32");
+    /* The mask and the output may not share bytes. */
+    assert_int_equal(clrelu_forward_mask(f->dev, &d, 32, x, 0, y, 0, y, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "overlaps");
+    clFinish(f->info.queue);
+    assert_untouched(f, y, 128);
+    assert_untouched(f, m, 2);
+    clReleaseMemObject(x);
+    clReleaseMemObject(y);
+    clReleaseMemObject(m);
+}
+
+static void test_f64__unsupported_device_is_a_clear_error(void **state) {
+    fixture *f = need_device(state);
+    clrelu_context *c = NULL;
+    assert_int_equal(clrelu_context_create(&c, f->info.id), CLRELU_OK);
+    clrelu__hide_fp64_for_testing(c);
+    cl_mem b = guard_buffer(f, 16, CL_MEM_READ_WRITE);
+    cl_int err;
+    cl_mem mine = clCreateBuffer(c->cl_ctx, CL_MEM_READ_WRITE, 128, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F64);
+    assert_int_equal(clrelu_forward(c, &d, 4, mine, 0, mine, 0, 0, NULL, NULL),
+                     CLRELU_ERROR_UNSUPPORTED);
+    assert_message_has(c, "desc->dtype = CLRELU_DTYPE_F64, but device");
+    assert_message_has(c, "has no cl_khr_fp64");
+    /* Host arrays: the device path refuses it too; the CPU path runs it. */
+    double x[4] = {1, -1, 2, -2}, y[4];
+    assert_int_equal(clrelu_context_set_host_path(c, CLRELU_HOST_PATH_DEVICE), CLRELU_OK);
+    assert_int_equal(clrelu_forward_host(c, &d, 4, x, y), CLRELU_ERROR_UNSUPPORTED);
+    assert_int_equal(clrelu_context_set_host_path(c, CLRELU_HOST_PATH_CPU), CLRELU_OK);
+    assert_int_equal(clrelu_forward_host(c, &d, 4, x, y), CLRELU_OK);
+    assert_true(y[0] == 1.0 && y[1] == 0.0 && y[2] == 2.0 && y[3] == 0.0);
+    clReleaseMemObject(mine);
+    clReleaseMemObject(b);
+    clrelu_context_release(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status__every_code_has_a_name_and_a_text),
@@ -404,6 +516,11 @@ int main(void) {
         cmocka_unit_test(test_ops__buffer_from_another_context),
         cmocka_unit_test(test_ops__partial_overlap_and_read_only_output),
         cmocka_unit_test(test_ops__wait_list_must_match_its_count),
+        cmocka_unit_test(test_desc__zeroed_descriptor_is_refused),
+        cmocka_unit_test(test_desc__bad_slope_ceiling_blend_and_source_are_named),
+        cmocka_unit_test(test_desc__leaky_from_y_needs_a_positive_slope),
+        cmocka_unit_test(test_mask__offset_must_start_a_word_and_fit),
+        cmocka_unit_test(test_f64__unsupported_device_is_a_clear_error),
         /* Last: it hides AVX-512 from detection for the rest of the process. */
         cmocka_unit_test(test_cpu_isa__unknown_or_missing_isa_is_a_clear_error),
     };

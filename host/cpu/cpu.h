@@ -3,13 +3,38 @@
 #define CLRELU_CPU_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-/* Every kernel works on n elements; outputs may alias an input exactly (in place), never
- * partially. They are pure bit operations, so every ISA gives the same bits. */
+/* What a kernel needs besides its arrays, computed once per call on the host. */
+typedef struct clrelu__params {
+    float slope; /* leaky's negative_slope */
+    float alpha; /* blending */
+    float beta;
+    uint32_t ceil32; /* clipped's ceiling as f32 bits (f32, f16 and bf16 compute in f32) */
+    uint64_t ceil64; /* ... as f64 bits */
+} clrelu__params;
+
+/* Passes, ops (CR_RELU, CR_LEAKY, CR_CLIPPED in relu_math.h), dtypes (clrelu_dtype order) and
+ * blending modes (CR_PLAIN, CR_SCALE, CR_BLEND) index the table. */
+enum {
+    CLRELU__PASS_FWD = 0,      /* in0 = x, out = y */
+    CLRELU__PASS_FWD_MASK = 1, /* in0 = x, out = y, mask = the bitmask written */
+    CLRELU__PASS_BWD = 2,      /* in0 = dy, in1 = x or y, out = dx */
+    CLRELU__PASS_BWD_MASK = 3, /* in0 = dy, in1 = the bitmask (uint32_t words), out = dx */
+    CLRELU__PASSES = 4
+};
+#define CLRELU__OPS    3
+#define CLRELU__DTYPES 4
+#define CLRELU__BLENDS 3
+
+/* Every kernel works on n elements from the start of its arrays; an output may alias an input
+ * exactly (in place), never partially. Masks start at bit 0 of word 0. */
+typedef void (*clrelu__cpu_fn)(size_t n, const void *in0, const void *in1, void *out,
+                               uint32_t *mask, const clrelu__params *p);
+
 typedef struct clrelu__cpu_kernels {
     const char *isa;
-    void (*relu_fwd_f32)(size_t n, const float *x, float *y);
-    void (*relu_bwd_f32)(size_t n, const float *dy, const float *x, float *dx);
+    clrelu__cpu_fn fn[CLRELU__PASSES][CLRELU__OPS][CLRELU__DTYPES][CLRELU__BLENDS];
 } clrelu__cpu_kernels;
 
 extern const clrelu__cpu_kernels clrelu__cpu_scalar;
@@ -36,5 +61,13 @@ const char *clrelu__cpu_brand(void);
 
 /* Cores this process may run on (at least 1). */
 unsigned clrelu__cpu_count(void);
+
+/* The floating-point environment the kernels assume (round to nearest, subnormals neither
+ * flushed nor treated as zero), whatever the calling process set; restored by _leave. */
+typedef struct clrelu__fpenv {
+    unsigned saved;
+} clrelu__fpenv;
+void clrelu__fpenv_enter(clrelu__fpenv *env);
+void clrelu__fpenv_leave(const clrelu__fpenv *env);
 
 #endif

@@ -13,6 +13,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <xmmintrin.h>
 #define CLRELU__X86 1
 #endif
 
@@ -45,7 +46,9 @@ static void detect(void) {
         if (max_leaf >= 7) {
             __cpuid_count(7, 0, a, b, c, d);
             detected.avx2 = os_avx && ((b >> 5) & 1);
-            detected.avx512 = os_avx512 && ((b >> 16) & 1);
+            /* "avx512" is the Skylake-X set the kernels are compiled for: F, DQ, BW, VL. */
+            detected.avx512 = os_avx512 && ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) &&
+                              ((b >> 31) & 1);
         }
     }
     if (__get_cpuid_max(0x80000000, NULL) >= 0x80000004) {
@@ -144,4 +147,39 @@ unsigned clrelu__cpu_count(void) {
         return (unsigned)CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (unsigned)n : 1u;
+}
+
+/* MXCSR: all exceptions masked, round to nearest, FTZ and DAZ off (its reset value). On
+ * AArch64, FPCR with round to nearest and FZ off. A process that enabled flush-to-zero (for
+ * example a library built with -ffast-math) would otherwise change leaky and blended results
+ * that are or start from subnormals. */
+void clrelu__fpenv_enter(clrelu__fpenv *env) {
+#if defined(CLRELU__X86)
+    env->saved = _mm_getcsr();
+    if (env->saved != 0x1f80u)
+        _mm_setcsr(0x1f80u);
+#elif defined(__aarch64__)
+    unsigned long fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    env->saved = (unsigned)fpcr;
+    unsigned long want = fpcr & ~((1ul << 24) | (3ul << 22));
+    if (want != fpcr)
+        __asm__ volatile("msr fpcr, %0" : : "r"(want));
+#else
+    env->saved = 0;
+#endif
+}
+
+void clrelu__fpenv_leave(const clrelu__fpenv *env) {
+#if defined(CLRELU__X86)
+    if (env->saved != 0x1f80u)
+        _mm_setcsr(env->saved);
+#elif defined(__aarch64__)
+    unsigned long now;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(now));
+    if (now != env->saved)
+        __asm__ volatile("msr fpcr, %0" : : "r"((unsigned long)env->saved));
+#else
+    (void)env;
+#endif
 }

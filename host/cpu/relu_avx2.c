@@ -1,7 +1,7 @@
-/* AVX2 kernels: 8 floats per register, integer compares on the bits. */
+/* AVX2: hand-written f32 relu (8 floats per register, integer compares on the bits), and the
+ * family's template compiled for AVX2. */
 #include <immintrin.h>
 
-#include "cpu.h"
 #include "relu_bits.h"
 
 static inline __m256i keep_mask(__m256i b) {
@@ -12,7 +12,7 @@ static inline __m256i keep_mask(__m256i b) {
     return _mm256_or_si256(positive, nan);
 }
 
-static void relu_fwd_f32(size_t n, const float *x, float *y) {
+static void fast_relu_fwd_f32(size_t n, const float *x, float *y) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(x + i));
@@ -23,7 +23,7 @@ static void relu_fwd_f32(size_t n, const float *x, float *y) {
     clrelu__relu_fwd_f32_tail(n - i, x + i, y + i);
 }
 
-static void relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
+static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m256i k = keep_mask(_mm256_loadu_si256((const __m256i *)(x + i)));
@@ -33,8 +33,7 @@ static void relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
     clrelu__relu_bwd_f32_tail(n - i, dy + i, x + i, dx + i);
 }
 
-const clrelu__cpu_kernels clrelu__cpu_avx2 = {
-    .isa = "avx2",
-    .relu_fwd_f32 = relu_fwd_f32,
-    .relu_bwd_f32 = relu_bwd_f32,
-};
+#define CLRELU_CPU_TABLE_NAME clrelu__cpu_avx2
+#define CLRELU_CPU_ISA_NAME   "avx2"
+#define CLRELU_HAS_FAST       1
+#include "kernels.inc"

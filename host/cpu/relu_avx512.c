@@ -1,8 +1,7 @@
-/* AVX-512F kernels: 16 floats per register, mask registers for the decision and for the
- * tail (a masked load never touches memory past n). */
+/* AVX-512F: hand-written f32 relu (16 floats per register, mask registers for the decision
+ * and the tail: a masked load never touches memory past n), and the family's template
+ * compiled for AVX-512. */
 #include <immintrin.h>
-
-#include "cpu.h"
 
 static inline __mmask16 keep_mask(__m512i b) {
     const __m512i abs = _mm512_set1_epi32(0x7fffffff);
@@ -15,7 +14,7 @@ static inline __mmask16 tail_mask(size_t left) {
     return (__mmask16)((1u << left) - 1u);
 }
 
-static void relu_fwd_f32(size_t n, const float *x, float *y) {
+static void fast_relu_fwd_f32(size_t n, const float *x, float *y) {
     size_t i = 0;
     for (; i + 32 <= n; i += 32) {
         __m512i a = _mm512_loadu_si512(x + i);
@@ -30,7 +29,7 @@ static void relu_fwd_f32(size_t n, const float *x, float *y) {
     }
 }
 
-static void relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
+static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : tail_mask(n - i);
         __m512i b = _mm512_maskz_loadu_epi32(m, x + i);
@@ -39,8 +38,7 @@ static void relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
     }
 }
 
-const clrelu__cpu_kernels clrelu__cpu_avx512 = {
-    .isa = "avx512",
-    .relu_fwd_f32 = relu_fwd_f32,
-    .relu_bwd_f32 = relu_bwd_f32,
-};
+#define CLRELU_CPU_TABLE_NAME clrelu__cpu_avx512
+#define CLRELU_CPU_ISA_NAME   "avx512"
+#define CLRELU_HAS_FAST       1
+#include "kernels.inc"

@@ -1,7 +1,7 @@
-/* SSE2 kernels (every x86-64 CPU): 4 floats per register, integer compares on the bits. */
+/* SSE2 (every x86-64 CPU): hand-written f32 relu (4 floats per register, integer compares on
+ * the bits), and the family's template compiled for SSE2. */
 #include <emmintrin.h>
 
-#include "cpu.h"
 #include "relu_bits.h"
 
 static inline __m128i keep_mask(__m128i b) {
@@ -12,7 +12,7 @@ static inline __m128i keep_mask(__m128i b) {
     return _mm_or_si128(positive, nan);
 }
 
-static void relu_fwd_f32(size_t n, const float *x, float *y) {
+static void fast_relu_fwd_f32(size_t n, const float *x, float *y) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m128i a = _mm_loadu_si128((const __m128i *)(x + i));
@@ -23,7 +23,7 @@ static void relu_fwd_f32(size_t n, const float *x, float *y) {
     clrelu__relu_fwd_f32_tail(n - i, x + i, y + i);
 }
 
-static void relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
+static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         __m128i k = keep_mask(_mm_loadu_si128((const __m128i *)(x + i)));
@@ -33,8 +33,7 @@ static void relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
     clrelu__relu_bwd_f32_tail(n - i, dy + i, x + i, dx + i);
 }
 
-const clrelu__cpu_kernels clrelu__cpu_sse2 = {
-    .isa = "sse2",
-    .relu_fwd_f32 = relu_fwd_f32,
-    .relu_bwd_f32 = relu_bwd_f32,
-};
+#define CLRELU_CPU_TABLE_NAME clrelu__cpu_sse2
+#define CLRELU_CPU_ISA_NAME   "sse2"
+#define CLRELU_HAS_FAST       1
+#include "kernels.inc"

@@ -5,33 +5,311 @@
 #include <string.h>
 
 /* ---------------------------------------------------------------------------------------------
- * Reference: float compares on values (the library works on bits, so the two are
- * independent), with bits copied unchanged where the table passes a value through.
+ * Storage formats, decoded to and rounded from double by their definitions (no bit tricks
+ * shared with the library).
  * ------------------------------------------------------------------------------------------ */
 
-static float load(const float *p) {
-    float v;
-    memcpy(&v, p, sizeof v);
-    return v;
+typedef struct format {
+    int mant_bits; /* stored fraction bits */
+    int exp_bits;
+    int bias;
+} format;
+
+static const format fmt_f16 = {10, 5, 15};
+static const format fmt_bf16 = {7, 8, 127};
+
+static uint64_t load_bits(clrelu_dtype dt, const void *p, size_t i) {
+    switch (dt) {
+    case CLRELU_DTYPE_F32: {
+        uint32_t b;
+        memcpy(&b, (const char *)p + 4 * i, 4);
+        return b;
+    }
+    case CLRELU_DTYPE_F16:
+    case CLRELU_DTYPE_BF16: {
+        uint16_t b;
+        memcpy(&b, (const char *)p + 2 * i, 2);
+        return b;
+    }
+    case CLRELU_DTYPE_F64: {
+        uint64_t b;
+        memcpy(&b, (const char *)p + 8 * i, 8);
+        return b;
+    }
+    }
+    return 0;
 }
 
-void kit_relu_forward_f32(size_t n, const float *x, float *y) {
-    for (size_t i = 0; i < n; ++i) {
-        float v = load(&x[i]);
-        if (isnan(v) || v > 0.0f)
-            memcpy(&y[i], &x[i], sizeof(float)); /* NaN: the same bits; positive: x */
-        else
-            y[i] = +0.0f; /* -0.0, -inf, negative subnormals all give +0.0 */
+static void store_bits(clrelu_dtype dt, void *p, size_t i, uint64_t b) {
+    if (dt == CLRELU_DTYPE_F32) {
+        uint32_t v = (uint32_t)b;
+        memcpy((char *)p + 4 * i, &v, 4);
+    } else if (dt == CLRELU_DTYPE_F64) {
+        memcpy((char *)p + 8 * i, &b, 8);
+    } else {
+        uint16_t v = (uint16_t)b;
+        memcpy((char *)p + 2 * i, &v, 2);
     }
 }
 
-void kit_relu_backward_f32(size_t n, const float *dy, const float *x, float *dx) {
+static double decode_small(const format *f, uint64_t b) {
+    int sign = (int)((b >> (f->mant_bits + f->exp_bits)) & 1);
+    int e = (int)((b >> f->mant_bits) & ((1u << f->exp_bits) - 1));
+    double m = (double)(b & ((1u << f->mant_bits) - 1));
+    double v;
+    if (e == (1 << f->exp_bits) - 1)
+        v = m != 0 ? NAN : INFINITY;
+    else if (e == 0)
+        v = ldexp(m, 1 - f->bias - f->mant_bits);
+    else
+        v = ldexp(m + ldexp(1.0, f->mant_bits), e - f->bias - f->mant_bits);
+    return sign ? -v : v;
+}
+
+/* The nearest value of the format to v (ties to the even significand), encoded. v is finite
+ * and exactly a float, so the double arithmetic below is exact. */
+static uint64_t encode_small(const format *f, double v) {
+    uint64_t sign = signbit(v) ? (uint64_t)1 << (f->mant_bits + f->exp_bits) : 0;
+    double a = fabs(v);
+    int min_exp = 1 - f->bias; /* of the smallest normal */
+    int k;
+    frexp(a, &k);
+    k -= 1; /* a = 1.xxx * 2^k */
+    int e = a == 0 || k < min_exp ? min_exp : k;
+    double step = ldexp(1.0, e - f->mant_bits);
+    double q = a / step;
+    double r = floor(q);
+    double frac = q - r;
+    if (frac > 0.5 || (frac == 0.5 && fmod(r, 2.0) == 1.0))
+        r += 1;
+    double rounded = r * step;
+    int max_exp = (1 << f->exp_bits) - 2 - f->bias;
+    double limit = ldexp(2.0, max_exp); /* 2^(max_exp + 1): beyond the largest finite */
+    uint64_t inf = (uint64_t)((1u << f->exp_bits) - 1) << f->mant_bits;
+    if (rounded >= limit)
+        return sign | inf;
+    if (rounded < ldexp(1.0, min_exp)) /* subnormal (or zero) */
+        return sign | (uint64_t)(rounded / ldexp(1.0, min_exp - f->mant_bits));
+    int re;
+    frexp(rounded, &re);
+    re -= 1;
+    uint64_t mant =
+        (uint64_t)(rounded / ldexp(1.0, re - f->mant_bits)) - ((uint64_t)1 << f->mant_bits);
+    return sign | ((uint64_t)(re + f->bias) << f->mant_bits) | mant;
+}
+
+static int is_f64(clrelu_dtype dt) {
+    return dt == CLRELU_DTYPE_F64;
+}
+
+/* The value of element bits b of dt, as a float (exact for f32, f16, bf16). */
+static float value32(clrelu_dtype dt, uint64_t b) {
+    if (dt == CLRELU_DTYPE_F32) {
+        uint32_t w = (uint32_t)b;
+        float f;
+        memcpy(&f, &w, 4);
+        return f;
+    }
+    return (float)decode_small(dt == CLRELU_DTYPE_F16 ? &fmt_f16 : &fmt_bf16, b);
+}
+
+static double value64(uint64_t b) {
+    double d;
+    memcpy(&d, &b, 8);
+    return d;
+}
+
+static uint64_t canonical_nan(clrelu_dtype dt) {
+    switch (dt) {
+    case CLRELU_DTYPE_F32:
+        return 0x7fc00000u;
+    case CLRELU_DTYPE_F16:
+        return 0x7e00u;
+    case CLRELU_DTYPE_BF16:
+        return 0x7fc0u;
+    case CLRELU_DTYPE_F64:
+        return 0x7ff8000000000000ull;
+    }
+    return 0;
+}
+
+/* A computed (not passed-through) float result, stored: NaN is canonical, else one rounding. */
+static uint64_t store32(clrelu_dtype dt, float r) {
+    if (isnan(r))
+        return canonical_nan(dt);
+    if (dt == CLRELU_DTYPE_F32) {
+        uint32_t w;
+        memcpy(&w, &r, 4);
+        return w;
+    }
+    return encode_small(dt == CLRELU_DTYPE_F16 ? &fmt_f16 : &fmt_bf16, (double)r);
+}
+
+static uint64_t store64(double r) {
+    if (isnan(r))
+        return canonical_nan(CLRELU_DTYPE_F64);
+    uint64_t b;
+    memcpy(&b, &r, 8);
+    return b;
+}
+
+/* A value on its way to the output: either an input's bits passed through unchanged, or a
+ * computed number (which may be NaN, then canonical). */
+typedef struct val {
+    int passed;    /* bits holds an input element's bits */
+    uint64_t bits; /* when passed */
+    double num;    /* when computed (float precision for the f32 domain) */
+} val;
+
+static int val_isnan(clrelu_dtype dt, val v) {
+    if (v.passed)
+        return is_f64(dt) ? isnan(value64(v.bits)) : isnan(value32(dt, v.bits));
+    return isnan(v.num);
+}
+
+static double val_num(clrelu_dtype dt, val v) {
+    if (!v.passed)
+        return v.num;
+    return is_f64(dt) ? value64(v.bits) : (double)value32(dt, v.bits);
+}
+
+static uint64_t val_store(clrelu_dtype dt, val v) {
+    if (v.passed)
+        return v.bits;
+    return is_f64(dt) ? store64(v.num) : store32(dt, (float)v.num);
+}
+
+static val passed(uint64_t b) {
+    val v = {1, b, 0};
+    return v;
+}
+
+static val computed(double x) {
+    val v = {0, 0, x};
+    return v;
+}
+
+/* slope * v, in the compute type. */
+static val times(clrelu_dtype dt, float s, double v) {
+    if (is_f64(dt))
+        return computed((double)s * v);
+    float r = s * (float)v;
+    return computed(r);
+}
+
+/* out = alpha * t + beta * old, as DESIGN.md and clrelu.h define it. */
+static uint64_t blend(clrelu_dtype dt, const clrelu_desc *d, val t, uint64_t old_bits) {
+    if (d->alpha == 1.0f && d->beta == 0.0f)
+        return val_store(dt, t);
+    if (val_isnan(dt, t))
+        return val_store(dt, t);
+    double tn = val_num(dt, t);
+    if (is_f64(dt)) {
+        double p = (double)d->alpha * tn;
+        double r = p;
+        if (d->beta != 0.0f) {
+            double q = (double)d->beta * value64(old_bits);
+            r = p + q;
+        }
+        return store64(r);
+    }
+    float p = d->alpha * (float)tn;
+    float r = p;
+    if (d->beta != 0.0f) {
+        float q = d->beta * value32(dt, old_bits);
+        r = p + q;
+    }
+    return store32(dt, r);
+}
+
+/* f(x) before blending. */
+static val ref_forward(clrelu_dtype dt, const clrelu_desc *d, uint64_t xb) {
+    double x = is_f64(dt) ? value64(xb) : (double)value32(dt, xb);
+    if (isnan(x))
+        return passed(xb);
+    if (x > 0) {
+        if (d->op == CLRELU_OP_CLIPPED_RELU && x >= (double)d->ceiling)
+            return computed((double)d->ceiling); /* rounded once to the storage type */
+        return passed(xb);
+    }
+    if (d->op == CLRELU_OP_LEAKY_RELU)
+        return times(dt, d->negative_slope, x);
+    return computed(0.0); /* +0.0 for -0.0, -inf, negative subnormals */
+}
+
+/* Whether dy passes (f'(s) = 1), s being x or y. */
+static int ref_pass(clrelu_dtype dt, const clrelu_desc *d, uint64_t sb) {
+    double s = is_f64(dt) ? value64(sb) : (double)value32(dt, sb);
+    switch (d->op) {
+    case CLRELU_OP_RELU:
+        return isnan(s) || s > 0;
+    case CLRELU_OP_LEAKY_RELU:
+        return s > 0;
+    case CLRELU_OP_CLIPPED_RELU:
+        return isnan(s) || (s > 0 && s < (double)d->ceiling);
+    }
+    return 0;
+}
+
+static val ref_grad(clrelu_dtype dt, const clrelu_desc *d, int pass, uint64_t dyb) {
+    if (pass)
+        return passed(dyb);
+    if (d->op == CLRELU_OP_LEAKY_RELU) {
+        double dy = is_f64(dt) ? value64(dyb) : (double)value32(dt, dyb);
+        return times(dt, d->negative_slope, dy);
+    }
+    return computed(0.0);
+}
+
+void kit_reference(const kit_op *op, const clrelu_desc *d, size_t n, const void *in0,
+                   const void *in1, void *out, uint32_t *mask_out) {
+    clrelu_dtype dt = d->dtype;
+    if (op->kind == KIT_FWD_MASK)
+        memset(mask_out, 0, clrelu_mask_words(n) * 4);
     for (size_t i = 0; i < n; ++i) {
-        float v = load(&x[i]);
-        if (isnan(v) || v > 0.0f)
-            memcpy(&dx[i], &dy[i], sizeof(float));
-        else
-            dx[i] = +0.0f; /* the derivative at 0 is 0 */
+        uint64_t a = load_bits(dt, in0, i);
+        uint64_t old = load_bits(dt, out, i);
+        uint64_t r;
+        if (op->kind == KIT_FWD || op->kind == KIT_FWD_MASK) {
+            r = blend(dt, d, ref_forward(dt, d, a), old);
+            if (op->kind == KIT_FWD_MASK && ref_pass(dt, d, a))
+                mask_out[i / 32] |= 1u << (i % 32);
+        } else {
+            int pass;
+            if (op->kind == KIT_BWD_MASK)
+                pass = (int)((((const uint32_t *)in1)[i / 32] >> (i % 32)) & 1u);
+            else
+                pass = ref_pass(dt, d, load_bits(dt, in1, i));
+            r = blend(dt, d, ref_grad(dt, d, pass, a), old);
+        }
+        store_bits(dt, out, i, r);
+    }
+}
+
+void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const void *x, void *in1) {
+    size_t es = clrelu_dtype_size(desc->dtype);
+    clrelu_desc plain = *desc;
+    plain.alpha = 1.0f;
+    plain.beta = 0.0f;
+    static const kit_op fwd = {"", CLRELU_OP_RELU, KIT_FWD, 2, 0};
+    switch (op->kind) {
+    case KIT_BWD_X:
+        memmove(in1, x, n * es);
+        break;
+    case KIT_BWD_Y:
+        memmove(in1, x, n * es); /* the old output, unread with beta = 0 */
+        kit_reference(&fwd, &plain, n, x, NULL, in1, NULL);
+        break;
+    case KIT_BWD_MASK: {
+        uint32_t *mask = in1;
+        memset(mask, 0, clrelu_mask_words(n) * 4);
+        for (size_t i = 0; i < n; ++i)
+            if (ref_pass(desc->dtype, &plain, load_bits(desc->dtype, x, i)))
+                mask[i / 32] |= 1u << (i % 32);
+        break;
+    }
+    default:
+        break;
     }
 }
 
@@ -39,41 +317,22 @@ void kit_relu_backward_f32(size_t n, const float *dy, const float *x, float *dx)
  * Ops
  * ------------------------------------------------------------------------------------------ */
 
-static clrelu_status fwd_device(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
-                                const cl_mem *in, cl_mem out, cl_uint n_wait, const cl_event *wait,
-                                cl_event *done) {
-    return clrelu_forward(ctx, desc, n, in[0], 0, out, 0, n_wait, wait, done);
-}
-
-static clrelu_status fwd_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
-                              const void *const *in, void *out) {
-    return clrelu_forward_host(ctx, desc, n, in[0], out);
-}
-
-static void fwd_reference(const clrelu_desc *desc, size_t n, const void *const *in, void *out) {
-    (void)desc;
-    kit_relu_forward_f32(n, in[0], out);
-}
-
-static clrelu_status bwd_device(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
-                                const cl_mem *in, cl_mem out, cl_uint n_wait, const cl_event *wait,
-                                cl_event *done) {
-    return clrelu_backward(ctx, desc, n, in[0], 0, in[1], 0, out, 0, n_wait, wait, done);
-}
-
-static clrelu_status bwd_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
-                              const void *const *in, void *out) {
-    return clrelu_backward_host(ctx, desc, n, in[0], in[1], out);
-}
-
-static void bwd_reference(const clrelu_desc *desc, size_t n, const void *const *in, void *out) {
-    (void)desc;
-    kit_relu_backward_f32(n, in[0], in[1], out);
-}
-
 const kit_op kit_ops[] = {
-    {"forward", CLRELU_OP_RELU, 0, 1, 2.0, fwd_device, fwd_host, fwd_reference},
-    {"backward", CLRELU_OP_RELU, 1, 2, 3.0, bwd_device, bwd_host, bwd_reference},
+    {"forward", CLRELU_OP_RELU, KIT_FWD, 2, 0},
+    {"backward", CLRELU_OP_RELU, KIT_BWD_X, 3, 0},
+    {"backward_y", CLRELU_OP_RELU, KIT_BWD_Y, 3, 0},
+    {"forward_mask", CLRELU_OP_RELU, KIT_FWD_MASK, 2, 1},
+    {"backward_mask", CLRELU_OP_RELU, KIT_BWD_MASK, 2, 1},
+    {"leaky_forward", CLRELU_OP_LEAKY_RELU, KIT_FWD, 2, 0},
+    {"leaky_backward", CLRELU_OP_LEAKY_RELU, KIT_BWD_X, 3, 0},
+    {"leaky_backward_y", CLRELU_OP_LEAKY_RELU, KIT_BWD_Y, 3, 0},
+    {"leaky_forward_mask", CLRELU_OP_LEAKY_RELU, KIT_FWD_MASK, 2, 1},
+    {"leaky_backward_mask", CLRELU_OP_LEAKY_RELU, KIT_BWD_MASK, 2, 1},
+    {"clipped_forward", CLRELU_OP_CLIPPED_RELU, KIT_FWD, 2, 0},
+    {"clipped_backward", CLRELU_OP_CLIPPED_RELU, KIT_BWD_X, 3, 0},
+    {"clipped_backward_y", CLRELU_OP_CLIPPED_RELU, KIT_BWD_Y, 3, 0},
+    {"clipped_forward_mask", CLRELU_OP_CLIPPED_RELU, KIT_FWD_MASK, 2, 1},
+    {"clipped_backward_mask", CLRELU_OP_CLIPPED_RELU, KIT_BWD_MASK, 2, 1},
 };
 const size_t kit_ops_count = sizeof kit_ops / sizeof kit_ops[0];
 
@@ -84,8 +343,51 @@ const kit_op *kit_find_op(const char *name) {
     return NULL;
 }
 
+clrelu_desc kit_desc(const kit_op *op, clrelu_dtype dtype) {
+    clrelu_desc d = clrelu_desc_make(op->op, dtype);
+    d.grad_from = op->kind == KIT_BWD_Y      ? CLRELU_GRAD_FROM_Y
+                  : op->kind == KIT_BWD_MASK ? CLRELU_GRAD_FROM_MASK
+                                             : CLRELU_GRAD_FROM_X;
+    return d;
+}
+
+double kit_bytes(const kit_op *op, size_t n, size_t elsize) {
+    return (double)op->arrays * (double)n * (double)elsize + (op->mask ? (double)n / 8 : 0);
+}
+
+clrelu_status kit_run_device(const kit_op *op, clrelu_context *ctx, const clrelu_desc *desc,
+                             size_t n, cl_mem in0, size_t off0, cl_mem in1, size_t off1, cl_mem out,
+                             size_t out_off, cl_mem mask, size_t mask_off, cl_uint n_wait,
+                             const cl_event *wait, cl_event *done) {
+    switch (op->kind) {
+    case KIT_FWD:
+        return clrelu_forward(ctx, desc, n, in0, off0, out, out_off, n_wait, wait, done);
+    case KIT_FWD_MASK:
+        return clrelu_forward_mask(ctx, desc, n, in0, off0, out, out_off, mask, mask_off, n_wait,
+                                   wait, done);
+    default:
+        return clrelu_backward(ctx, desc, n, in0, off0, in1, off1, out, out_off, n_wait, wait,
+                               done);
+    }
+}
+
+clrelu_status kit_run_host(const kit_op *op, clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                           const void *in0, const void *in1, void *out, uint32_t *mask) {
+    switch (op->kind) {
+    case KIT_FWD:
+        return clrelu_forward_host(ctx, desc, n, in0, out);
+    case KIT_FWD_MASK:
+        return clrelu_forward_mask_host(ctx, desc, n, in0, out, mask);
+    default:
+        return clrelu_backward_host(ctx, desc, n, in0, in1, out);
+    }
+}
+
 const kit_dtype kit_dtypes[] = {
     {"f32", CLRELU_DTYPE_F32, 4},
+    {"f16", CLRELU_DTYPE_F16, 2},
+    {"bf16", CLRELU_DTYPE_BF16, 2},
+    {"f64", CLRELU_DTYPE_F64, 8},
 };
 const size_t kit_dtypes_count = sizeof kit_dtypes / sizeof kit_dtypes[0];
 
@@ -100,15 +402,73 @@ const kit_dtype *kit_find_dtype(const char *name) {
  * Inputs
  * ------------------------------------------------------------------------------------------ */
 
-const uint32_t kit_f32_specials[] = {
+static const uint64_t specials_f32[] = {
     0x7fc00000u, 0xffc00000u, 0x7fa00001u, 0xff800001u, 0x7fffffffu, 0xffc12345u, /* NaNs */
     0x00000000u, 0x80000000u,                                                     /* +-0 */
     0x7f800000u, 0xff800000u,                                                     /* +-inf */
     0x00000001u, 0x007fffffu, 0x80000001u, 0x807fffffu,                           /* subnormals */
     0x7f7fffffu, 0xff7fffffu, 0x00800000u, 0x80800000u, /* +-max, +-min normal */
-    0x3f800000u, 0xbf800000u,                           /* +-1 */
+    0x3f800000u, 0xbf800000u, 0x40c00000u, 0x40bfffffu, /* +-1, 6, just below 6 */
+    0x3dcccccdu, 0x3dcccccbu,                           /* 0.1f and just below */
 };
-const size_t kit_f32_specials_count = sizeof kit_f32_specials / sizeof kit_f32_specials[0];
+static const uint64_t specials_f16[] = {
+    0x7e00, 0xfe00, 0x7d01, 0xfc01, 0x7fff, 0xfe45, /* NaNs */
+    0x0000, 0x8000, 0x7c00, 0xfc00,                 /* +-0, +-inf */
+    0x0001, 0x03ff, 0x8001, 0x83ff,                 /* subnormals */
+    0x7bff, 0xfbff, 0x0400, 0x8400,                 /* +-max, +-min normal */
+    0x3c00, 0xbc00, 0x4600, 0x45ff, 0x2e66, 0x2e67, /* +-1, 6, below 6, around 0.1 */
+};
+static const uint64_t specials_bf16[] = {
+    0x7fc0, 0xffc0, 0x7f81, 0xff81, 0x7fff, 0xffc5, /* NaNs */
+    0x0000, 0x8000, 0x7f80, 0xff80,                 /* +-0, +-inf */
+    0x0001, 0x007f, 0x8001, 0x807f,                 /* subnormals */
+    0x7f7f, 0xff7f, 0x0080, 0x8080,                 /* +-max, +-min normal */
+    0x3f80, 0xbf80, 0x40c0, 0x40bf, 0x3dcc, 0x3dcd, /* +-1, 6, below 6, around 0.1 */
+};
+static const uint64_t specials_f64[] = {
+    0x7ff8000000000000ull,
+    0xfff8000000000000ull,
+    0x7ff4000000000001ull,
+    0xfff0000000000001ull,
+    0x7fffffffffffffffull, /* NaNs */
+    0,
+    0x8000000000000000ull,
+    0x7ff0000000000000ull,
+    0xfff0000000000000ull,
+    0x0000000000000001ull,
+    0x000fffffffffffffull,
+    0x8000000000000001ull, /* subnormals */
+    0x7fefffffffffffffull,
+    0xffefffffffffffffull,
+    0x0010000000000000ull, /* max, min normal */
+    0x3ff0000000000000ull,
+    0xbff0000000000000ull,
+    0x4018000000000000ull, /* 1, -1, 6 */
+    0x4017ffffffffffffull,
+    0x3fb999999999999aull,
+    0x3fb99999a0000000ull, /* below 6, 0.1s */
+};
+
+const uint64_t *kit_specials(clrelu_dtype dtype, size_t *count) {
+#define KIT_SPECIALS(a)                                                                            \
+    do {                                                                                           \
+        *count = sizeof(a) / sizeof(a)[0];                                                         \
+        return a;                                                                                  \
+    } while (0)
+    switch (dtype) {
+    case CLRELU_DTYPE_F32:
+        KIT_SPECIALS(specials_f32);
+    case CLRELU_DTYPE_F16:
+        KIT_SPECIALS(specials_f16);
+    case CLRELU_DTYPE_BF16:
+        KIT_SPECIALS(specials_bf16);
+    case CLRELU_DTYPE_F64:
+        KIT_SPECIALS(specials_f64);
+    }
+#undef KIT_SPECIALS
+    *count = 0;
+    return NULL;
+}
 
 static uint32_t next(uint32_t *s) {
     uint32_t x = *s; /* xorshift32 */
@@ -120,22 +480,34 @@ static uint32_t next(uint32_t *s) {
 
 void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed) {
     uint32_t s = seed ? seed : 1;
-    (void)dtype; /* f32 only so far */
-    uint32_t *w = x;
+    size_t n_specials;
+    const uint64_t *specials = kit_specials(dtype, &n_specials);
     for (size_t i = 0; i < n; ++i) {
         uint32_t r = next(&s);
+        uint64_t bits;
         switch (r & 7) {
         case 0:
         case 1:
-            w[i] = kit_f32_specials[next(&s) % kit_f32_specials_count];
+            bits = specials[next(&s) % n_specials];
             break;
         case 2:
-            w[i] = next(&s); /* any pattern at all */
+            bits = ((uint64_t)next(&s) << 32) | next(&s); /* any pattern at all */
             break;
         default: {
-            float v = ((float)(next(&s) >> 8) / (float)(1u << 24) - 0.5f) * 20.0f;
-            memcpy(&w[i], &v, sizeof v);
+            /* A value in [-10, 10): around 0 and both sides of the ceiling 6. */
+            double v = ((double)(next(&s) >> 8) / (double)(1u << 24) - 0.5) * 20.0;
+            if (dtype == CLRELU_DTYPE_F64) {
+                memcpy(&bits, &v, 8);
+            } else {
+                float f = (float)v;
+                uint32_t w;
+                memcpy(&w, &f, 4);
+                bits = dtype == CLRELU_DTYPE_F32    ? w
+                       : dtype == CLRELU_DTYPE_BF16 ? w >> 16
+                                                    : encode_small(&fmt_f16, (double)f);
+            }
         }
         }
+        store_bits(dtype, x, i, bits);
     }
 }

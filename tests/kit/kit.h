@@ -1,6 +1,6 @@
-/* The op descriptors that the tests and clrelu-bench share: each op's name, the bytes it
- * moves, how to run it on cl_mem buffers and on host arrays, and its host reference. A new op
- * is one entry in kit.c. */
+/* The op descriptors that the tests and clrelu-bench share: each op's name, the arrays it
+ * reads and writes, how to run it on cl_mem buffers and on host arrays, and its host
+ * reference. A new op is one entry in kit.c. */
 #ifndef CLRELU_KIT_H
 #define CLRELU_KIT_H
 
@@ -9,29 +9,31 @@
 
 #include "clrelu/clrelu.h"
 
-#define KIT_MAX_IN 2
+/* What an op reads and writes. */
+typedef enum kit_kind {
+    KIT_FWD,      /* x -> y */
+    KIT_FWD_MASK, /* x -> y, mask */
+    KIT_BWD_X,    /* dy, x -> dx */
+    KIT_BWD_Y,    /* dy, y -> dx (y = f(x)) */
+    KIT_BWD_MASK, /* dy, mask -> dx (the mask of f(x)) */
+} kit_kind;
 
 typedef struct kit_op {
     const char *name; /* as clrelu-bench's --op spells it */
     clrelu_op op;
-    int backward;       /* 0: forward (x -> y); 1: backward (dy, x -> dx) */
-    int n_in;           /* input arrays, each n elements */
-    double elems_moved; /* elements read plus written, per element */
-    /* Enqueue on ctx's queue: inputs in[0..n_in-1], output out, all at offset 0. */
-    clrelu_status (*device)(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
-                            const cl_mem *in, cl_mem out, cl_uint n_wait, const cl_event *wait,
-                            cl_event *done);
-    /* The same on host arrays, through the context's host path. */
-    clrelu_status (*host)(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
-                          const void *const *in, void *out);
-    /* The semantics table on the host, written independently of the library. */
-    void (*reference)(const clrelu_desc *desc, size_t n, const void *const *in, void *out);
+    kit_kind kind;
+    int arrays; /* n-element arrays read or written (2 or 3) */
+    int mask;   /* reads or writes a 1-bit-per-element mask */
 } kit_op;
 
 extern const kit_op kit_ops[];
 extern const size_t kit_ops_count;
 /* The op named name, or NULL. */
 const kit_op *kit_find_op(const char *name);
+/* The descriptor for op on dtype: clrelu_desc_make, with grad_from as the kind says. */
+clrelu_desc kit_desc(const kit_op *op, clrelu_dtype dtype);
+/* Bytes the op must move for n elements of size elsize. */
+double kit_bytes(const kit_op *op, size_t n, size_t elsize);
 
 typedef struct kit_dtype {
     const char *name; /* "f32" */
@@ -43,17 +45,35 @@ extern const kit_dtype kit_dtypes[];
 extern const size_t kit_dtypes_count;
 const kit_dtype *kit_find_dtype(const char *name);
 
-/* The reference of relu on f32 arrays. */
-void kit_relu_forward_f32(size_t n, const float *x, float *y);
-void kit_relu_backward_f32(size_t n, const float *dy, const float *x, float *dx);
+/* The op's inputs from random data: in0 is x (forward) or dy (backward); for backward, in1 is
+ * made from x: x itself, y = f(x) by the reference, or the reference's mask of x. x is read,
+ * in1 written (clrelu_mask_words(n) words for a mask). */
+void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const void *x, void *in1);
 
-/* Special f32 bit patterns: NaNs of several payloads and both signs, +-0, +-inf,
- * subnormals, +-FLT_MAX, +-FLT_MIN, +-1. */
-extern const uint32_t kit_f32_specials[];
-extern const size_t kit_f32_specials_count;
+/* Runs the op through clrelu on cl_mem buffers at element offsets (the mask's a multiple of
+ * 32): in0, in1 (backward), out, mask (KIT_FWD_MASK). */
+clrelu_status kit_run_device(const kit_op *op, clrelu_context *ctx, const clrelu_desc *desc,
+                             size_t n, cl_mem in0, size_t off0, cl_mem in1, size_t off1,
+                             cl_mem out, size_t out_off, cl_mem mask, size_t mask_off,
+                             cl_uint n_wait, const cl_event *wait, cl_event *done);
+/* The same on host arrays, through the context's host path. */
+clrelu_status kit_run_host(const kit_op *op, clrelu_context *ctx, const clrelu_desc *desc,
+                           size_t n, const void *in0, const void *in1, void *out,
+                           uint32_t *mask);
+
+/* The semantics table on the host, written independently of the library (float and double
+ * arithmetic, _Float16 for f16, an explicit nearest-even search for bf16). out holds the old
+ * output on entry (read only when desc->beta != 0) and the expected output on return;
+ * mask_out receives the expected mask for KIT_FWD_MASK. */
+void kit_reference(const kit_op *op, const clrelu_desc *desc, size_t n, const void *in0,
+                   const void *in1, void *out, uint32_t *mask_out);
 
 /* Fills n elements of dtype with random values mixed with the dtype's special values (NaNs
- * of several payloads and signs, +-0, +-inf, subnormals, +-max), deterministic in seed. */
+ * of several payloads and signs, +-0, +-inf, subnormals, +-max, values around the default
+ * ceiling 6), deterministic in seed. */
 void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed);
+
+/* The special values of each dtype, as bits. */
+const uint64_t *kit_specials(clrelu_dtype dtype, size_t *count);
 
 #endif

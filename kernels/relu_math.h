@@ -1,0 +1,248 @@
+/* The ReLU family per element: storage conversions and the semantics table, written once in
+ * the common subset of C11 and OpenCL C 1.2 so that the OpenCL kernels (this text is
+ * prepended to relu.cl) and the CPU path (host/cpu/kernels.inc includes it) give the same bits.
+ *
+ * Values are handled as bits in a compute domain: f32 (for f32, f16 and bf16 storage) or f64.
+ * Decisions (x > 0, x < c, NaN) are integer tests on the bits, so a device or CPU that
+ * flushes subnormals in float compares cannot change them; arithmetic (leaky's slope * x,
+ * blending) is plain IEEE multiply and add, one operation per statement (no contraction),
+ * and a NaN that arithmetic creates becomes the canonical quiet NaN.
+ *
+ * In OpenCL C, define CLRELU_WITH_F64=1 only for a device with cl_khr_fp64 (it enables the
+ * extension and the f64 functions). In C, stdint.h is included here and f64 is always in. */
+#ifndef CLRELU_RELU_MATH_H
+#define CLRELU_RELU_MATH_H
+
+#if defined(__OPENCL_C_VERSION__)
+typedef uint cr_u32;
+typedef int cr_i32;
+typedef ulong cr_u64;
+typedef long cr_i64;
+#define CR_FN static inline
+#define CR_F32(u) as_float(u)
+#define CR_U32(f) as_uint(f)
+#define CR_F64(u) as_double(u)
+#define CR_U64(d) as_ulong(d)
+#define CR_U64C(x) x##UL
+/* Arithmetic is one rounding per operation: no fused multiply-add. */
+#pragma OPENCL FP_CONTRACT OFF
+#ifndef CLRELU_WITH_F64
+#define CLRELU_WITH_F64 0
+#endif
+#if CLRELU_WITH_F64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+#else
+#include <stdint.h>
+#include <string.h>
+typedef uint32_t cr_u32;
+typedef int32_t cr_i32;
+typedef uint64_t cr_u64;
+typedef int64_t cr_i64;
+#define CR_FN static inline
+static inline float cr_f32_(cr_u32 u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static inline cr_u32 cr_u32_(float f) {
+    cr_u32 u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static inline double cr_f64_(cr_u64 u) {
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+static inline cr_u64 cr_u64_(double d) {
+    cr_u64 u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+#define CR_F32(u) cr_f32_(u)
+#define CR_U32(f) cr_u32_(f)
+#define CR_F64(u) cr_f64_(u)
+#define CR_U64(d) cr_u64_(d)
+#define CR_U64C(x) UINT64_C(x)
+#define CLRELU_WITH_F64 1
+#endif
+
+/* Ops and blending modes, as the -D macros and the CPU table spell them. */
+#define CR_RELU 0
+#define CR_LEAKY 1
+#define CR_CLIPPED 2
+#define CR_PLAIN 0 /* out = f */
+#define CR_SCALE 1 /* out = alpha * f */
+#define CR_BLEND 2 /* out = alpha * f + beta * out */
+
+/* ---------------------------------------------------------------------------------------------
+ * f32 compute domain
+ * ------------------------------------------------------------------------------------------ */
+#define CR_ABS32 0x7fffffffu
+#define CR_INF32 0x7f800000u
+#define CR_QNAN32 0x7fc00000u
+
+CR_FN int cr_nan32(cr_u32 b) {
+    return (b & CR_ABS32) > CR_INF32;
+}
+
+/* x > 0 (+inf included, NaN and +0 not). */
+CR_FN int cr_gt0_32(cr_u32 b) {
+    return (cr_i32)b > 0 && b <= CR_INF32;
+}
+
+CR_FN cr_u32 cr_canon32(cr_u32 b) {
+    return cr_nan32(b) ? CR_QNAN32 : b;
+}
+
+CR_FN cr_u32 cr_mul32(float s, cr_u32 b) {
+    float r = s * CR_F32(b);
+    return cr_canon32(CR_U32(r));
+}
+
+/* f(x). c: the ceiling's bits, positive and finite. */
+CR_FN cr_u32 cr_fwd32(int op, cr_u32 x, float slope, cr_u32 c) {
+    cr_u32 pos = op == CR_CLIPPED ? (x < c ? x : c) : x;
+    cr_u32 neg = op == CR_LEAKY ? cr_mul32(slope, x) : 0u;
+    return cr_nan32(x) ? x : (cr_gt0_32(x) ? pos : neg);
+}
+
+/* Whether dy passes unchanged (f'(x) = 1): the bit the mask stores. The same test serves
+ * backward from y (y > 0 exactly where x > 0; for clipped, 0 < y < c). */
+CR_FN int cr_pass32(int op, cr_u32 x, cr_u32 c) {
+    int nan = cr_nan32(x), gt0 = cr_gt0_32(x);
+    if (op == CR_LEAKY)
+        return gt0;
+    if (op == CR_CLIPPED)
+        return nan | (gt0 & (x < c));
+    return nan | gt0;
+}
+
+/* f'(x) * dy given the pass bit. */
+CR_FN cr_u32 cr_grad32(int op, int pass, cr_u32 dy, float slope) {
+    cr_u32 other = op == CR_LEAKY ? cr_mul32(slope, dy) : 0u;
+    return pass ? dy : other;
+}
+
+/* out = alpha * t + beta * old, each product and the sum rounded once; a NaN t passes. */
+CR_FN cr_u32 cr_blend32(int mode, cr_u32 t, cr_u32 old, float alpha, float beta) {
+    if (mode == CR_PLAIN)
+        return t;
+    float p = alpha * CR_F32(t);
+    float r = p;
+    if (mode == CR_BLEND) {
+        float q = beta * CR_F32(old);
+        r = p + q;
+    }
+    return cr_nan32(t) ? t : cr_canon32(CR_U32(r));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Storage conversions into and out of the f32 domain
+ * ------------------------------------------------------------------------------------------ */
+
+/* binary16 -> binary32, exact. NaN payloads are shifted up unchanged, so converting back
+ * restores the same bits. Subnormals: m * 2^-24 is exact in f32 and normal there. */
+CR_FN cr_u32 cr_f16_to_f32(cr_u32 h) {
+    cr_u32 s = (h & 0x8000u) << 16;
+    cr_u32 e = (h >> 10) & 0x1fu;
+    cr_u32 m = h & 0x3ffu;
+    cr_u32 normal = ((e + 112u) << 23) | (m << 13);
+    cr_u32 special = CR_INF32 | (m << 13);
+    float sub = (float)(cr_i32)m * 5.9604644775390625e-08f; /* 2^-24 */
+    cr_u32 mag = e == 0u ? CR_U32(sub) : (e == 31u ? special : normal);
+    return s | mag;
+}
+
+/* binary32 -> binary16, round to nearest even. A NaN keeps the top 10 bits of its payload
+ * (never turning into infinity). Subnormal results: adding 0.5f, whose ulp is 2^-24 (the
+ * binary16 subnormal step), makes the FPU round to nearest even for us. */
+CR_FN cr_u32 cr_f32_to_f16(cr_u32 f) {
+    cr_u32 s = (f >> 16) & 0x8000u;
+    cr_u32 a = f & CR_ABS32;
+    cr_u32 r = a - 0x38000000u; /* rebias the exponent, 127 -> 15 */
+    cr_u32 normal = (r + 0xfffu + ((r >> 13) & 1u)) >> 13;
+    float sum = CR_F32(a) + 0.5f;
+    cr_u32 subnormal = CR_U32(sum) - 0x3f000000u;
+    cr_u32 payload = (a >> 13) & 0x3ffu;
+    cr_u32 nan = 0x7c00u | payload | (payload == 0u ? 0x200u : 0u);
+    cr_u32 mag = a > CR_INF32        ? nan
+                 : a >= 0x477ff000u  ? 0x7c00u /* 65520 and up round to infinity */
+                 : a >= 0x38800000u  ? normal  /* 2^-14 and up are normal */
+                                     : subnormal;
+    return s | mag;
+}
+
+CR_FN cr_u32 cr_bf16_to_f32(cr_u32 h) {
+    return h << 16;
+}
+
+/* binary32 -> bfloat16, round to nearest even on the bits (subnormals included); a NaN keeps
+ * its top payload bits and stays a NaN. */
+CR_FN cr_u32 cr_f32_to_bf16(cr_u32 f) {
+    cr_u32 rounded = (f + 0x7fffu + ((f >> 16) & 1u)) >> 16;
+    cr_u32 top = f >> 16;
+    cr_u32 nan = top | ((top & 0x7fu) == 0u ? 0x40u : 0u);
+    return cr_nan32(f) ? nan : rounded;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * f64 compute domain
+ * ------------------------------------------------------------------------------------------ */
+#if CLRELU_WITH_F64
+#define CR_ABS64 CR_U64C(0x7fffffffffffffff)
+#define CR_INF64 CR_U64C(0x7ff0000000000000)
+#define CR_QNAN64 CR_U64C(0x7ff8000000000000)
+
+CR_FN int cr_nan64(cr_u64 b) {
+    return (b & CR_ABS64) > CR_INF64;
+}
+
+CR_FN int cr_gt0_64(cr_u64 b) {
+    return (cr_i64)b > 0 && b <= CR_INF64;
+}
+
+CR_FN cr_u64 cr_canon64(cr_u64 b) {
+    return cr_nan64(b) ? CR_QNAN64 : b;
+}
+
+CR_FN cr_u64 cr_mul64(float s, cr_u64 b) {
+    double r = (double)s * CR_F64(b);
+    return cr_canon64(CR_U64(r));
+}
+
+CR_FN cr_u64 cr_fwd64(int op, cr_u64 x, float slope, cr_u64 c) {
+    cr_u64 pos = op == CR_CLIPPED ? (x < c ? x : c) : x;
+    cr_u64 neg = op == CR_LEAKY ? cr_mul64(slope, x) : (cr_u64)0;
+    return cr_nan64(x) ? x : (cr_gt0_64(x) ? pos : neg);
+}
+
+CR_FN int cr_pass64(int op, cr_u64 x, cr_u64 c) {
+    int nan = cr_nan64(x), gt0 = cr_gt0_64(x);
+    if (op == CR_LEAKY)
+        return gt0;
+    if (op == CR_CLIPPED)
+        return nan | (gt0 & (x < c));
+    return nan | gt0;
+}
+
+CR_FN cr_u64 cr_grad64(int op, int pass, cr_u64 dy, float slope) {
+    cr_u64 other = op == CR_LEAKY ? cr_mul64(slope, dy) : (cr_u64)0;
+    return pass ? dy : other;
+}
+
+CR_FN cr_u64 cr_blend64(int mode, cr_u64 t, cr_u64 old, float alpha, float beta) {
+    if (mode == CR_PLAIN)
+        return t;
+    double p = (double)alpha * CR_F64(t);
+    double r = p;
+    if (mode == CR_BLEND) {
+        double q = (double)beta * CR_F64(old);
+        r = p + q;
+    }
+    return cr_nan64(t) ? t : cr_canon64(CR_U64(r));
+}
+#endif /* CLRELU_WITH_F64 */
+
+#endif /* CLRELU_RELU_MATH_H */
