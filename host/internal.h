@@ -44,6 +44,7 @@ typedef struct clrelu__tuning {
     unsigned vec_bytes; /* bytes per vector load and store (16 on GPUs, 64 on CPU devices) */
     size_t local;       /* work-group size */
     size_t max_groups;  /* grid-stride cap on the number of work-groups */
+    int mask_words;     /* forward with mask: one word per work-item, no barriers (CPU devices) */
 } clrelu__tuning;
 
 struct clrelu_context {

@@ -21,6 +21,31 @@ size_t clrelu_dtype_size(clrelu_dtype dtype) {
     return 0;
 }
 
+/* Clipped's ceiling in every domain a kernel may decide in (relu_math.h): f32 and f64 bits of
+ * c, and for f16/bf16 the stored bits: c rounded (what forward writes), and the pass threshold:
+ * the smallest stored value >= c when testing x, the rounded ceiling when testing y (a y equal
+ * to it was clipped). In the f32 domain, testing y compares with the rounded ceiling too. */
+static void set_ceilings(const clrelu_desc *desc, int pass, clrelu__params *p) {
+    float c = desc->op == CLRELU_OP_CLIPPED_RELU ? desc->ceiling : 1.0f;
+    double cd = c;
+    uint32_t c32;
+    memcpy(&c32, &c, sizeof c32);
+    memcpy(&p->ceil_out64, &cd, sizeof cd);
+    p->ceil_pass64 = p->ceil_out64; /* every f32 ceiling is exact in f64 */
+    p->ceil_out32 = c32;
+    uint32_t stored = c32, stored_as32 = c32, up = c32;
+    if (desc->dtype == CLRELU_DTYPE_F16 || desc->dtype == CLRELU_DTYPE_BF16) {
+        int f16 = desc->dtype == CLRELU_DTYPE_F16;
+        stored = f16 ? cr_f32_to_f16(c32) : cr_f32_to_bf16(c32);
+        stored_as32 = f16 ? cr_f16_to_f32(stored) : cr_bf16_to_f32(stored);
+        up = stored_as32 >= c32 ? stored : stored + 1; /* c > 0: the next stored value up */
+    }
+    int from_y = pass == CLRELU__PASS_BWD && desc->grad_from == CLRELU_GRAD_FROM_Y;
+    p->ceil_pass32 = from_y ? stored_as32 : c32;
+    p->ceil_out16 = stored;
+    p->ceil_pass16 = from_y ? stored : up;
+}
+
 clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
                                  int pass, clrelu__op *out) {
     if (!desc)
@@ -80,10 +105,7 @@ clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clre
     out->params.slope = desc->negative_slope;
     out->params.alpha = desc->alpha;
     out->params.beta = desc->beta;
-    float c = desc->op == CLRELU_OP_CLIPPED_RELU ? desc->ceiling : 1.0f;
-    double cd = c;
-    memcpy(&out->params.ceil32, &c, sizeof c);
-    memcpy(&out->params.ceil64, &cd, sizeof cd);
+    set_ceilings(desc, pass, &out->params);
     return CLRELU_OK;
 }
 
@@ -255,21 +277,23 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
     }
     const clrelu__tuning *t = &ctx->tuning;
     const unsigned vec = vector_width(ctx, op->elsize);
-    const int mask = op->pass == CLRELU__PASS_FWD_MASK || op->pass == CLRELU__PASS_BWD_MASK;
     const char *base = op->pass == CLRELU__PASS_FWD        ? "fwd"
                        : op->pass == CLRELU__PASS_FWD_MASK ? "fwd_mask"
                        : op->pass == CLRELU__PASS_BWD      ? "bwd"
                                                            : "bwd_mask";
+    const int tiled = op->pass == CLRELU__PASS_FWD_MASK && !t->mask_words;
+    const int by_word = op->pass == CLRELU__PASS_FWD_MASK && t->mask_words;
     /* Plain vector pointers need every offset on a vector boundary (buffer bases are aligned
      * to CL_DEVICE_MEM_BASE_ADDR_ALIGN, which is far coarser); vloadn otherwise. */
     int aligned = ctx->base_align_bits / 8 >= vec * op->elsize;
-    for (int i = 0; i < n_bufs; ++i)
-        aligned = aligned && offs[i] % vec == 0;
+    for (int i = 0; i < n_bufs; ++i) /* (a mask's word offset does not matter) */
+        aligned = aligned && (offs[i] % vec == 0 || (op->pass == CLRELU__PASS_BWD_MASK && i == 1));
     char name[48], options[160];
-    snprintf(name, sizeof name, "%s%s", base, mask ? "" : aligned ? "_a" : "_u");
+    snprintf(name, sizeof name, "%s%s", base, tiled ? "" : by_word ? "_w" : aligned ? "_a" : "_u");
     snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DCLRELU_STORAGE=%d -DCLRELU_OP=%d -DCLRELU_BLEND=%d -DCLRELU_VEC=%u%s",
-             op->dtype, op->op, op->blend, vec,
+             "-cl-std=CL1.2 -DCLRELU_STORAGE=%d -DCLRELU_OP=%d -DCLRELU_BLEND=%d -DCLRELU_VEC=%u "
+             "-DCLRELU_LOCAL=%zu%s",
+             op->dtype, op->op, op->blend, vec, t->local,
              op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
     cl_kernel k = NULL;
     st = clrelu__get_kernel(ctx, fn, options, name, &k);
@@ -277,7 +301,16 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
         return st;
 
     cl_ulong n64 = n, off64[4];
-    cl_ulong ceil_bits = op->dtype == CLRELU_DTYPE_F64 ? op->params.ceil64 : op->params.ceil32;
+    /* The ceilings in the kernel's domain: kernels/relu.cl's BITS16 is the same condition. */
+    const clrelu__params *pr = &op->params;
+    const int bits16 = (op->dtype == CLRELU_DTYPE_F16 || op->dtype == CLRELU_DTYPE_BF16) &&
+                       op->blend == CR_PLAIN && op->op != CR_LEAKY;
+    cl_ulong ceil_out = bits16                          ? pr->ceil_out16
+                        : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_out64
+                                                        : pr->ceil_out32;
+    cl_ulong ceil_pass = bits16                          ? pr->ceil_pass16
+                         : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_pass64
+                                                         : pr->ceil_pass32;
     cl_uint arg = 0;
     CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(n)", clSetKernelArg(k, arg++, sizeof n64, &n64));
     for (int i = 0; i < n_bufs; ++i) {
@@ -290,15 +323,17 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
     CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(slope)",
                    clSetKernelArg(k, arg++, sizeof(float), &op->params.slope));
     CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
-                   clSetKernelArg(k, arg++, sizeof ceil_bits, &ceil_bits));
+                   clSetKernelArg(k, arg++, sizeof ceil_out, &ceil_out));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
+                   clSetKernelArg(k, arg++, sizeof ceil_pass, &ceil_pass));
     CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(alpha)",
                    clSetKernelArg(k, arg++, sizeof(float), &op->params.alpha));
     CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(beta)",
                    clSetKernelArg(k, arg++, sizeof(float), &op->params.beta));
 
-    /* One work-item per whole vector (or per mask word), the tail looping inside the kernel,
-     * capped: beyond the cap each work-item strides over several. */
-    size_t per_item = mask ? 32 : vec;
+    /* One work-item per whole vector, the tail looping inside the kernel, capped: beyond the
+     * cap each work-item strides over several (the mask forward: one group per tile). */
+    size_t per_item = by_word ? 32 : vec;
     size_t items = n / per_item + (n % per_item != 0);
     size_t groups = items / t->local + (items % t->local != 0);
     if (groups > t->max_groups)

@@ -40,10 +40,20 @@ static clrelu_status build(clrelu_context *ctx, const char *fn, const char *opti
     }
     err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
-        char log[1200] = "";
-        size_t got = 0;
-        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log, &got);
-        log[sizeof log - 1] = '\0';
+        /* The log's size first: a buffer too small for it gets nothing at all. */
+        char log[1500] = "";
+        size_t size = 0;
+        if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) ==
+                CL_SUCCESS &&
+            size > 0) {
+            char *full = malloc(size + 1);
+            if (full && clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, size, full,
+                                              NULL) == CL_SUCCESS) {
+                full[size] = '\0';
+                snprintf(log, sizeof log, "%s", full);
+            }
+            free(full);
+        }
         clReleaseProgram(prog);
         clrelu_status st = err == CL_BUILD_PROGRAM_FAILURE ? CLRELU_ERROR_BUILD
                            : err == CL_OUT_OF_HOST_MEMORY  ? CLRELU_ERROR_OUT_OF_MEMORY

@@ -1,18 +1,22 @@
 /* The ReLU family on cl_mem buffers: forward, forward writing the bitmask, backward (from x or
- * y: the same test), backward from the bitmask. The per-element semantics come from
- * relu_math.h, which the host prepends to this text.
+ * y), backward from the bitmask. The per-element semantics come from relu_math.h, which the
+ * host prepends to this text.
  *
  * -D macros (set by host/ops.c):
  *   CLRELU_STORAGE  0 f32, 1 f16, 2 bf16, 3 f64 (then also CLRELU_WITH_F64=1)
  *   CLRELU_OP       0 relu, 1 leaky, 2 clipped (CR_RELU, CR_LEAKY, CR_CLIPPED)
  *   CLRELU_BLEND    0 out = f, 1 out = alpha * f, 2 out = alpha * f + beta * out
- *   CLRELU_VEC      elements per vector load and store: 2, 4, 8 or 16
+ *   CLRELU_VEC      elements per work-item and vector load: 2, 4, 8 or 16
+ *   CLRELU_LOCAL    the work-group size (the mask kernel's tile)
  *
- * fwd and bwd are grid-stride loops over whole vectors, then an exact grid-stride tail, so
- * any global size covers every element exactly once; _a variants need every offset to be a
- * multiple of VEC (plain vector pointers), _u variants only element alignment (vloadn).
- * The mask kernels give one 32-bit mask word (32 elements) to a work-item per step.
- * Sizes and offsets are 64-bit end to end. */
+ * fwd, bwd and bwd_mask are grid-stride loops over whole vectors, then an exact grid-stride
+ * tail, so any global size covers every element once; _a variants need every element offset
+ * to be a multiple of VEC (plain vector pointers), _u variants only element alignment
+ * (vloadn). fwd_mask loops over tiles of LOCAL * VEC elements, one vector per work-item, and
+ * packs the pass bits into words through local memory. Sizes and offsets are 64-bit.
+ *
+ * The ceilings come as two arguments, in the domain the kernel decides in: ceil_out is what
+ * clipped writes, ceil_pass the threshold of the pass test (relu_math.h says which values). */
 
 #define CLRELU_CAT_(a, b) a##b
 #define CLRELU_CAT(a, b) CLRELU_CAT_(a, b)
@@ -22,21 +26,36 @@
 #define DEC(s) (s)
 #define ENC(c) (c)
 #define DOM 32
+#define CT uint
 #elif CLRELU_STORAGE == 1
 #define S ushort
 #define DEC(s) cr_f16_to_f32((uint)(s))
 #define ENC(c) ((ushort)cr_f32_to_f16(c))
 #define DOM 32
+#define CT uint
+#define INF16 0x7c00u
 #elif CLRELU_STORAGE == 2
 #define S ushort
 #define DEC(s) cr_bf16_to_f32((uint)(s))
 #define ENC(c) ((ushort)cr_f32_to_bf16(c))
 #define DOM 32
+#define CT uint
+#define INF16 0x7f80u
 #else
 #define S ulong
 #define DEC(s) (s)
 #define ENC(c) (c)
 #define DOM 64
+#define CT ulong
+#endif
+
+/* f16 and bf16 without arithmetic decide on the stored bits: nothing to convert. (host/ops.c
+ * passes the ceilings in this domain under the same condition.) */
+#if (CLRELU_STORAGE == 1 || CLRELU_STORAGE == 2) && CLRELU_BLEND == CR_PLAIN &&                  \
+    CLRELU_OP != CR_LEAKY
+#define BITS16 1
+#else
+#define BITS16 0
 #endif
 
 #define CB CLRELU_CAT(cr_u, DOM)
@@ -66,39 +85,269 @@
         M(sa, 10) M(sb, 11) M(sc, 12) M(sd, 13) M(se, 14) M(sf, 15)
 #endif
 
-#define PARAMS const float slope, const ulong ceil_bits, const float alpha, const float beta
+#define PARAMS                                                                                   \
+    const float slope, const ulong ceil_out, const ulong ceil_pass, const float alpha,           \
+        const float beta
 
-static inline S fwd_elem(S xs, S old, float slope, CB c, float alpha, float beta) {
-    CB t = FWD(CLRELU_OP, DEC(xs), slope, c);
-#if CLRELU_BLEND == CR_BLEND
-    return ENC(BLENDF(CLRELU_BLEND, t, DEC(old), alpha, beta));
+/* Vectors. The main loops work on whole vectors with the vector twins below of relu_math.h's
+ * scalar functions (OpenCL's relational operators give -1/0 per lane and select() tests the
+ * top bit, so the same expressions hold lane by lane); the scalar tails use relu_math.h
+ * itself, and the tests hold both to the same bits. BITS16 works on the stored bits; otherwise
+ * f16 and bf16 are converted to f32 bits (and back) around the same f32 code. */
+#define UV CLRELU_CAT(uint, CLRELU_VEC)
+#define IV CLRELU_CAT(int, CLRELU_VEC)
+#define FV CLRELU_CAT(float, CLRELU_VEC)
+#define AS_UV CLRELU_CAT(as_uint, CLRELU_VEC)
+#define AS_IV CLRELU_CAT(as_int, CLRELU_VEC)
+#define AS_FV CLRELU_CAT(as_float, CLRELU_VEC)
+#define CONVERT_UV CLRELU_CAT(convert_uint, CLRELU_VEC)
+#define CONVERT_SV CLRELU_CAT(convert_ushort, CLRELU_VEC)
+#define CONVERT_FV CLRELU_CAT(convert_float, CLRELU_VEC)
+
+#if CLRELU_VEC == 2
+#define LANE_BITS ((UV)(1u, 2u))
+#elif CLRELU_VEC == 4
+#define LANE_BITS ((UV)(1u, 2u, 4u, 8u))
+#elif CLRELU_VEC == 8
+#define LANE_BITS ((UV)(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u))
 #else
-    (void)old;
-    return ENC(BLENDF(CLRELU_BLEND, t, (CB)0, alpha, beta));
+#define LANE_BITS                                                                                \
+    ((UV)(1u, 2u, 4u, 8u, 16u, 32u, 64u, 128u, 256u, 512u, 1024u, 2048u, 4096u, 8192u, 16384u,  \
+          32768u))
+#endif
+
+/* The lanes of a pass mask (-1/0 per lane) as bits 0..VEC-1 of a word, and back. */
+static inline uint mask_to_bits(IV pass) {
+    UV b = AS_UV(pass) & LANE_BITS;
+    uint r = 0;
+#define OR_LANE(l, k) r |= b.l;
+    FOR_LANES(OR_LANE)
+#undef OR_LANE
+    return r;
+}
+
+static inline IV bits_to_mask(uint bits) {
+    return ((UV)bits & LANE_BITS) != (UV)0u;
+}
+
+#if DOM == 32
+#define DV UV /* the compute domain's vectors */
+#define DIV IV
+#define DFV FV
+#define AS_DV AS_UV
+#define AS_DIV AS_IV
+#define AS_DFV AS_FV
+#define D_ABS CR_ABS32
+#define D_INF CR_INF32
+#define D_QNAN CR_QNAN32
+#define D_PASS_MASK(m) (m)
+#else
+#define DV CLRELU_CAT(ulong, CLRELU_VEC)
+#define DIV CLRELU_CAT(long, CLRELU_VEC)
+#define DFV CLRELU_CAT(double, CLRELU_VEC)
+#define AS_DV CLRELU_CAT(as_ulong, CLRELU_VEC)
+#define AS_DIV CLRELU_CAT(as_long, CLRELU_VEC)
+#define AS_DFV CLRELU_CAT(as_double, CLRELU_VEC)
+#define D_ABS CR_ABS64
+#define D_INF CR_INF64
+#define D_QNAN CR_QNAN64
+/* 64-bit lanes compare to longN masks; the bit packing works on intN. */
+#define D_PASS_MASK(m) CLRELU_CAT(convert_int, CLRELU_VEC)(m)
+#endif
+
+static inline DIV nan_v(DV b) {
+    return (b & D_ABS) > D_INF;
+}
+static inline DIV gt0_v(DV b) {
+    return (AS_DIV(b) > 0) & (b <= D_INF);
+}
+static inline DV canon_v(DV b) {
+    return select(b, (DV)D_QNAN, nan_v(b));
+}
+static inline DV mul_v(float s, DV b) {
+    DFV r = (DFV)s * AS_DFV(b);
+    return canon_v(AS_DV(r));
+}
+static inline DV fwd_v(DV x, float slope, CB c) {
+#if CLRELU_OP == CR_CLIPPED
+    DV pos = select((DV)c, x, x < c);
+#else
+    DV pos = x;
+#endif
+#if CLRELU_OP == CR_LEAKY
+    DV neg = mul_v(slope, x);
+#else
+    DV neg = (DV)0;
+    (void)slope;
+#endif
+    return select(select(neg, pos, gt0_v(x)), x, nan_v(x));
+}
+static inline DIV pass_v(DV x, CB c) {
+#if CLRELU_OP == CR_LEAKY
+    (void)c;
+    return gt0_v(x);
+#elif CLRELU_OP == CR_CLIPPED
+    return nan_v(x) | (gt0_v(x) & (x < c));
+#else
+    (void)c;
+    return nan_v(x) | gt0_v(x);
+#endif
+}
+static inline DV grad_v(DIV pass, DV dy, float slope) {
+#if CLRELU_OP == CR_LEAKY
+    DV other = mul_v(slope, dy);
+#else
+    DV other = (DV)0;
+    (void)slope;
+#endif
+    return select(other, dy, pass);
+}
+static inline DV blend_v(DV t, DV old, float alpha, float beta) {
+#if CLRELU_BLEND == CR_PLAIN
+    (void)old, (void)alpha, (void)beta;
+    return t;
+#else
+    DFV p = (DFV)alpha * AS_DFV(t);
+    DFV r = p;
+#if CLRELU_BLEND == CR_BLEND
+    DFV q = (DFV)beta * AS_DFV(old);
+    r = p + q;
+#else
+    (void)old, (void)beta;
+#endif
+    return select(canon_v(AS_DV(r)), t, nan_v(t));
 #endif
 }
 
-static inline S grad_elem(int pass, S dys, S old, float slope, float alpha, float beta) {
-    CB g = GRAD(CLRELU_OP, pass, DEC(dys), slope);
-#if CLRELU_BLEND == CR_BLEND
-    return ENC(BLENDF(CLRELU_BLEND, g, DEC(old), alpha, beta));
+#if BITS16
+/* cr_fwd16 / cr_pass16 on ushortN, with intN masks (the stored bits widened to uintN). */
+static inline UV fwd16_v(UV h, uint c_out) {
+    IV nan = (h & 0x7fffu) > INF16;
+    IV gt0 = (h - 1u) < INF16;
+#if CLRELU_OP == CR_CLIPPED
+    UV pos = select((UV)c_out, h, h < c_out);
 #else
-    (void)old;
-    return ENC(BLENDF(CLRELU_BLEND, g, (CB)0, alpha, beta));
+    UV pos = h;
+    (void)c_out;
+#endif
+    return select(select((UV)0u, pos, gt0), h, nan);
+}
+static inline IV pass16_v(UV h, uint c_pass) {
+    IV nan = (h & 0x7fffu) > INF16;
+    IV gt0 = (h - 1u) < INF16;
+#if CLRELU_OP == CR_CLIPPED
+    return nan | (gt0 & (h < c_pass));
+#else
+    (void)c_pass;
+    return nan | gt0;
 #endif
 }
-
-static inline S bwd_elem(S dys, S ss, S old, float slope, CB c, float alpha, float beta) {
-    return grad_elem(PASS(CLRELU_OP, DEC(ss), c), dys, old, slope, alpha, beta);
+#define L S
+#define LV UV
+#define TO_LV(v) CONVERT_UV(v)
+#define FROM_LV(v) CONVERT_SV(v)
+#define TO_L(s) (s)
+#define FROM_L(c) (c)
+#define FWD_V(x, old) fwd16_v(x, (uint)ceil_out)
+#define PASS_V(x) pass16_v(x, (uint)ceil_pass)
+#define GRAD_V(pass, dy, old) select((UV)0u, dy, pass)
+#else
+#define L CB
+#define LV DV
+#define TO_L(s) DEC(s)
+#define FROM_L(c) ENC(c)
+#if CLRELU_STORAGE == 1
+static inline UV dec_v(SV h16) { /* cr_f16_to_f32 */
+    const UV h = CONVERT_UV(h16);
+    const UV s = (h & 0x8000u) << 16;
+    const UV e = (h >> 10) & 0x1fu;
+    const UV m = h & 0x3ffu;
+    const UV normal = ((e + 112u) << 23) | (m << 13);
+    const UV special = (UV)CR_INF32 | (m << 13);
+    const UV sub = AS_UV(CONVERT_FV(m) * 5.9604644775390625e-08f);
+    return s | select(select(normal, special, e == 31u), sub, e == 0u);
 }
+static inline SV enc_v(UV f) { /* cr_f32_to_f16 */
+    const UV s = (f >> 16) & 0x8000u;
+    const UV a = f & CR_ABS32;
+    const UV r = a - 0x38000000u;
+    const UV normal = (r + 0xfffu + ((r >> 13) & 1u)) >> 13;
+    const UV subnormal = AS_UV(AS_FV(a) + 0.5f) - 0x3f000000u;
+    const UV payload = (a >> 13) & 0x3ffu;
+    const UV nan = (UV)0x7c00u | payload | select((UV)0u, (UV)0x200u, payload == 0u);
+    const UV finite = select(subnormal, normal, a >= 0x38800000u);
+    const UV big = select((UV)0x7c00u, nan, a > CR_INF32);
+    return CONVERT_SV(s | select(finite, big, a >= 0x477ff000u));
+}
+#define TO_LV(v) dec_v(v)
+#define FROM_LV(v) enc_v(v)
+#elif CLRELU_STORAGE == 2
+static inline UV dec_v(SV h16) { /* cr_bf16_to_f32 */
+    return CONVERT_UV(h16) << 16;
+}
+static inline SV enc_v(UV f) { /* cr_f32_to_bf16 */
+    const UV rounded = (f + 0x7fffu + ((f >> 16) & 1u)) >> 16;
+    const UV top = f >> 16;
+    const UV nan = top | select((UV)0u, (UV)0x40u, (top & 0x7fu) == 0u);
+    return CONVERT_SV(select(rounded, nan, (f & CR_ABS32) > CR_INF32));
+}
+#define TO_LV(v) dec_v(v)
+#define FROM_LV(v) enc_v(v)
+#else
+#define TO_LV(v) (v)
+#define FROM_LV(v) (v)
+#endif
+#define FWD_V(x, old) blend_v(fwd_v(x, slope, (CB)ceil_out), old, alpha, beta)
+#define PASS_V(x) D_PASS_MASK(pass_v(x, (CB)ceil_pass))
+#define GRAD_V(pass, dy, old) blend_v(grad_v(pass, dy, slope), old, alpha, beta)
+#endif
 
 /* The old output, read only when blending needs it. */
 #if CLRELU_BLEND == CR_BLEND
-#define OLD_V(LOAD, i, p) LOAD(i, p)
-#define OLD_S(p, t) (p)[t]
+#define OLD_V(LOAD, i, p) TO_LV(LOAD(i, p))
+#define OLD_S(p, t) TO_L((p)[t])
 #else
-#define OLD_V(LOAD, i, p) ((SV)0)
-#define OLD_S(p, t) ((S)0)
+#define OLD_V(LOAD, i, p) ((LV)0)
+#define OLD_S(p, t) ((L)0)
+#endif
+
+/* The scalar forms, for the tails. */
+static inline L fwd_lane(L x, L old, float slope, ulong c_out, float alpha, float beta) {
+#if BITS16
+    (void)old, (void)slope, (void)alpha, (void)beta;
+    return (L)cr_fwd16(CLRELU_OP, (uint)x, INF16, (uint)c_out);
+#else
+    return BLENDF(CLRELU_BLEND, FWD(CLRELU_OP, x, slope, (CB)c_out), old, alpha, beta);
+#endif
+}
+
+static inline int pass_lane(L s, ulong c_pass) {
+#if BITS16
+    return cr_pass16(CLRELU_OP, (uint)s, INF16, (uint)c_pass);
+#else
+    return PASS(CLRELU_OP, s, (CB)c_pass);
+#endif
+}
+
+static inline L grad_lane(int pass, L dy, L old, float slope, float alpha, float beta) {
+#if BITS16
+    (void)old, (void)slope, (void)alpha, (void)beta;
+    return (L)cr_sel32(pass, (uint)dy, 0u);
+#else
+    return BLENDF(CLRELU_BLEND, GRAD(CLRELU_OP, pass, dy, slope), old, alpha, beta);
+#endif
+}
+
+/* The pass mask in the lane type GRAD_V selects with: intN for 32-bit lanes, longN for f64. */
+#if BITS16
+#define PASS_MASK_OF(v) pass16_v(v, (uint)ceil_pass)
+#define LANE_PASS(m) (m)
+#elif DOM == 32
+#define PASS_MASK_OF(v) pass_v(v, (CB)ceil_pass)
+#define LANE_PASS(m) (m)
+#else
+#define PASS_MASK_OF(v) pass_v(v, (CB)ceil_pass)
+#define LANE_PASS(m) CLRELU_CAT(convert_long, CLRELU_VEC)(m)
 #endif
 
 #define CLRELU_DEFINE(suffix, LOAD, STORE)                                                        \
@@ -106,18 +355,16 @@ static inline S bwd_elem(S dys, S ss, S old, float slope, CB c, float alpha, flo
                               __global S *y, const ulong y_off, PARAMS) {                         \
         const ulong nv = n / CLRELU_VEC;                                                          \
         const ulong gid = get_global_id(0), stride = get_global_size(0);                          \
-        const CB c = (CB)ceil_bits;                                                               \
         __global const S *xs = x + x_off;                                                         \
         __global S *ys = y + y_off;                                                               \
+        (void)ceil_pass;                                                                          \
         for (ulong i = gid; i < nv; i += stride) {                                                \
-            const SV xv = LOAD(i, xs);                                                            \
-            const SV ov = OLD_V(LOAD, i, ys);                                                     \
-            SV r;                                                                                 \
-            FOR_LANES(FWD_LANE)                                                                   \
-            STORE(r, i, ys);                                                                      \
+            const LV xv = TO_LV(LOAD(i, xs));                                                     \
+            const LV ov = OLD_V(LOAD, i, ys);                                                     \
+            STORE(FROM_LV(FWD_V(xv, ov)), i, ys);                                                 \
         }                                                                                         \
         for (ulong t = nv * CLRELU_VEC + gid; t < n; t += stride)                                 \
-            ys[t] = fwd_elem(xs[t], OLD_S(ys, t), slope, c, alpha, beta);                         \
+            ys[t] = FROM_L(fwd_lane(TO_L(xs[t]), OLD_S(ys, t), slope, ceil_out, alpha, beta));    \
     }                                                                                             \
                                                                                                   \
     __kernel void bwd##suffix(const ulong n, __global const S *dy, const ulong dy_off,            \
@@ -125,91 +372,119 @@ static inline S bwd_elem(S dys, S ss, S old, float slope, CB c, float alpha, flo
                               const ulong dx_off, PARAMS) {                                       \
         const ulong nv = n / CLRELU_VEC;                                                          \
         const ulong gid = get_global_id(0), stride = get_global_size(0);                          \
-        const CB c = (CB)ceil_bits;                                                               \
         __global const S *gs = dy + dy_off;                                                       \
         __global const S *ss = src + src_off;                                                     \
         __global S *os = dx + dx_off;                                                             \
+        (void)ceil_out;                                                                           \
         for (ulong i = gid; i < nv; i += stride) {                                                \
-            const SV gv = LOAD(i, gs);                                                            \
-            const SV sv = LOAD(i, ss);                                                            \
-            const SV ov = OLD_V(LOAD, i, os);                                                     \
-            SV r;                                                                                 \
-            FOR_LANES(BWD_LANE)                                                                   \
-            STORE(r, i, os);                                                                      \
+            const LV gv = TO_LV(LOAD(i, gs));                                                     \
+            const LV sv = TO_LV(LOAD(i, ss));                                                     \
+            const LV ov = OLD_V(LOAD, i, os);                                                     \
+            STORE(FROM_LV(GRAD_V(PASS_MASK_OF(sv), gv, ov)), i, os);                              \
         }                                                                                         \
         for (ulong t = nv * CLRELU_VEC + gid; t < n; t += stride)                                 \
-            os[t] = bwd_elem(gs[t], ss[t], OLD_S(os, t), slope, c, alpha, beta);                  \
+            os[t] = FROM_L(grad_lane(pass_lane(TO_L(ss[t]), ceil_pass), TO_L(gs[t]),              \
+                                     OLD_S(os, t), slope, alpha, beta));                          \
+    }                                                                                             \
+                                                                                                  \
+    /* Backward from the mask: vector i's VEC bits sit at bit (i * VEC) % 32 of word         */   \
+    /* (i * VEC) / 32, since VEC divides 32.                                                  */   \
+    __kernel void bwd_mask##suffix(const ulong n, __global const S *dy, const ulong dy_off,       \
+                                   __global const uint *mask, const ulong mask_word_off,          \
+                                   __global S *dx, const ulong dx_off, PARAMS) {                  \
+        const ulong nv = n / CLRELU_VEC;                                                          \
+        const ulong gid = get_global_id(0), stride = get_global_size(0);                          \
+        __global const S *gs = dy + dy_off;                                                       \
+        __global const uint *ms = mask + mask_word_off;                                           \
+        __global S *os = dx + dx_off;                                                             \
+        (void)ceil_out, (void)ceil_pass;                                                          \
+        for (ulong i = gid; i < nv; i += stride) {                                                \
+            const ulong e = i * CLRELU_VEC;                                                       \
+            const uint bits = ms[e / 32] >> (e % 32);                                             \
+            const LV gv = TO_LV(LOAD(i, gs));                                                     \
+            const LV ov = OLD_V(LOAD, i, os);                                                     \
+            STORE(FROM_LV(GRAD_V(LANE_PASS(bits_to_mask(bits)), gv, ov)), i, os);                 \
+        }                                                                                         \
+        for (ulong t = nv * CLRELU_VEC + gid; t < n; t += stride)                                 \
+            os[t] = FROM_L(grad_lane((int)((ms[t / 32] >> (t % 32)) & 1u), TO_L(gs[t]),           \
+                                     OLD_S(os, t), slope, alpha, beta));                          \
     }
-
-#define FWD_LANE(l, k) r.l = fwd_elem(xv.l, ov.l, slope, c, alpha, beta);
-#define BWD_LANE(l, k) r.l = bwd_elem(gv.l, sv.l, ov.l, slope, c, alpha, beta);
 
 CLRELU_DEFINE(_a, LOAD_A, STORE_A)
 CLRELU_DEFINE(_u, LOAD_U, STORE_U)
 
-/* Forward that also writes the mask: bit j of word w is element 32 w + j's pass bit. The
- * bits of the last word past n are 0. */
-__kernel void fwd_mask(const ulong n, __global const S *x, const ulong x_off, __global S *y,
-                       const ulong y_off, __global uint *mask, const ulong mask_word_off,
-                       PARAMS) {
-    const ulong nw = n / 32 + (n % 32 != 0);
-    const ulong gid = get_global_id(0), stride = get_global_size(0);
-    const CB c = (CB)ceil_bits;
+/* Forward that also writes the mask: bit j of word w is element 32 w + j's pass bit; the bits
+ * of the last word past n are 0. A tile is LOCAL * VEC elements (a multiple of 32): each
+ * work-item computes its vector and its VEC bits, then the first TILE / 32 work-items pack the
+ * words. The tile loop runs the same number of times in every work-item of a group, so the
+ * barriers are uniform. */
+#define TILE (CLRELU_LOCAL * CLRELU_VEC)
+
+__kernel __attribute__((reqd_work_group_size(CLRELU_LOCAL, 1, 1))) void
+fwd_mask(const ulong n, __global const S *x, const ulong x_off, __global S *y, const ulong y_off,
+         __global uint *mask, const ulong mask_word_off, PARAMS) {
+    __local uint part[CLRELU_LOCAL];
+    const uint lid = (uint)get_local_id(0);
+    const ulong tiles = n / TILE + (n % TILE != 0);
     __global const S *xs = x + x_off;
     __global S *ys = y + y_off;
-    for (ulong w = gid; w < nw; w += stride) {
-        const ulong base = w * 32;
+    for (ulong tile = get_group_id(0); tile < tiles; tile += get_num_groups(0)) {
+        const ulong e = tile * TILE + (ulong)lid * CLRELU_VEC;
         uint bits = 0;
-        if (base + 32 <= n) {
-            for (int k = 0; k < 32 / CLRELU_VEC; ++k) {
-                const ulong at = base / CLRELU_VEC + (ulong)k;
-                const SV xv = LOAD_U(at, xs);
-                const SV ov = OLD_V(LOAD_U, at, ys);
-                SV r;
-#define MASK_FWD_LANE(l, j)                                                                       \
-    r.l = fwd_elem(xv.l, ov.l, slope, c, alpha, beta);                                            \
-    bits |= (uint)PASS(CLRELU_OP, DEC(xv.l), c) << (k * CLRELU_VEC + j);
-                FOR_LANES(MASK_FWD_LANE)
-                STORE_U(r, at, ys);
-            }
+        if (e + CLRELU_VEC <= n) {
+            const LV xv = TO_LV(VLOAD(0, xs + e));
+            const LV ov = OLD_V(VLOAD, 0, ys + e);
+            VSTORE(FROM_LV(FWD_V(xv, ov)), 0, ys + e);
+            bits = mask_to_bits(PASS_V(xv));
         } else {
-            for (ulong t = base; t < n; ++t) {
-                const S xe = xs[t];
-                ys[t] = fwd_elem(xe, OLD_S(ys, t), slope, c, alpha, beta);
-                bits |= (uint)PASS(CLRELU_OP, DEC(xe), c) << (t - base);
+            for (ulong t = e; t < n; ++t) {
+                const L xe = TO_L(xs[t]);
+                ys[t] = FROM_L(fwd_lane(xe, OLD_S(ys, t), slope, ceil_out, alpha, beta));
+                bits |= (uint)pass_lane(xe, ceil_pass) << (t - e);
             }
         }
-        mask[mask_word_off + w] = bits;
+        part[lid] = bits;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid < TILE / 32) {
+            const ulong word = tile * (TILE / 32) + lid;
+            if (word * 32 < n) {
+                uint w = 0;
+                for (uint k = 0; k < 32 / CLRELU_VEC; ++k)
+                    w |= part[lid * (32 / CLRELU_VEC) + k] << (k * CLRELU_VEC);
+                mask[mask_word_off + word] = w;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
     }
 }
 
-/* Backward from the mask: dy and 1 bit per element in, dx out. */
-__kernel void bwd_mask(const ulong n, __global const S *dy, const ulong dy_off,
-                       __global const uint *mask, const ulong mask_word_off, __global S *dx,
-                       const ulong dx_off, PARAMS) {
-    const ulong nw = n / 32 + (n % 32 != 0);
+/* The same for CPU devices, without barriers (they split a work-group's loop in PoCL): a
+ * work-item does one whole word, 32 / VEC vectors, and packs its bits itself. */
+__kernel void fwd_mask_w(const ulong n, __global const S *x, const ulong x_off, __global S *y,
+                         const ulong y_off, __global uint *mask, const ulong mask_word_off,
+                         PARAMS) {
+    const ulong words = n / 32 + (n % 32 != 0);
     const ulong gid = get_global_id(0), stride = get_global_size(0);
-    (void)ceil_bits;
-    __global const S *gs = dy + dy_off;
-    __global S *os = dx + dx_off;
-    for (ulong w = gid; w < nw; w += stride) {
+    __global const S *xs = x + x_off;
+    __global S *ys = y + y_off;
+    for (ulong w = gid; w < words; w += stride) {
         const ulong base = w * 32;
-        const uint bits = mask[mask_word_off + w];
+        uint word = 0;
         if (base + 32 <= n) {
-            for (int k = 0; k < 32 / CLRELU_VEC; ++k) {
-                const ulong at = base / CLRELU_VEC + (ulong)k;
-                const SV gv = LOAD_U(at, gs);
-                const SV ov = OLD_V(LOAD_U, at, os);
-                SV r;
-#define MASK_BWD_LANE(l, j)                                                                       \
-    r.l = grad_elem((int)((bits >> (k * CLRELU_VEC + j)) & 1u), gv.l, ov.l, slope, alpha, beta);
-                FOR_LANES(MASK_BWD_LANE)
-                STORE_U(r, at, os);
+            for (uint k = 0; k < 32 / CLRELU_VEC; ++k) {
+                const ulong e = base + k * CLRELU_VEC;
+                const LV xv = TO_LV(VLOAD(0, xs + e));
+                const LV ov = OLD_V(VLOAD, 0, ys + e);
+                VSTORE(FROM_LV(FWD_V(xv, ov)), 0, ys + e);
+                word |= mask_to_bits(PASS_V(xv)) << (k * CLRELU_VEC);
             }
         } else {
-            for (ulong t = base; t < n; ++t)
-                os[t] = grad_elem((int)((bits >> (t - base)) & 1u), gs[t], OLD_S(os, t), slope,
-                                  alpha, beta);
+            for (ulong t = base; t < n; ++t) {
+                const L xe = TO_L(xs[t]);
+                ys[t] = FROM_L(fwd_lane(xe, OLD_S(ys, t), slope, ceil_out, alpha, beta));
+                word |= (uint)pass_lane(xe, ceil_pass) << (t - base);
+            }
         }
+        mask[mask_word_off + w] = word;
     }
 }

@@ -76,6 +76,14 @@ static inline cr_u64 cr_u64_(double d) {
 #define CR_SCALE 1 /* out = alpha * f */
 #define CR_BLEND 2 /* out = alpha * f + beta * out */
 
+/* Selections are written as bit masks rather than branches or ?: on computed values: both
+ * compilers here (GCC for the CPU path, PoCL's LLVM) then vectorise the loops around them.
+ * cr_sel32(cond, a, b) is cond ? a : b for cond 0 or 1. */
+CR_FN cr_u32 cr_sel32(int cond, cr_u32 a, cr_u32 b) {
+    cr_u32 m = 0u - (cr_u32)(cond != 0);
+    return (a & m) | (b & ~m);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * f32 compute domain
  * ------------------------------------------------------------------------------------------ */
@@ -93,7 +101,7 @@ CR_FN int cr_gt0_32(cr_u32 b) {
 }
 
 CR_FN cr_u32 cr_canon32(cr_u32 b) {
-    return cr_nan32(b) ? CR_QNAN32 : b;
+    return cr_sel32(cr_nan32(b), CR_QNAN32, b);
 }
 
 CR_FN cr_u32 cr_mul32(float s, cr_u32 b) {
@@ -103,9 +111,9 @@ CR_FN cr_u32 cr_mul32(float s, cr_u32 b) {
 
 /* f(x). c: the ceiling's bits, positive and finite. */
 CR_FN cr_u32 cr_fwd32(int op, cr_u32 x, float slope, cr_u32 c) {
-    cr_u32 pos = op == CR_CLIPPED ? (x < c ? x : c) : x;
+    cr_u32 pos = op == CR_CLIPPED ? cr_sel32(x < c, x, c) : x;
     cr_u32 neg = op == CR_LEAKY ? cr_mul32(slope, x) : 0u;
-    return cr_nan32(x) ? x : (cr_gt0_32(x) ? pos : neg);
+    return cr_sel32(cr_nan32(x), x, cr_sel32(cr_gt0_32(x), pos, neg));
 }
 
 /* Whether dy passes unchanged (f'(x) = 1): the bit the mask stores. The same test serves
@@ -122,7 +130,7 @@ CR_FN int cr_pass32(int op, cr_u32 x, cr_u32 c) {
 /* f'(x) * dy given the pass bit. */
 CR_FN cr_u32 cr_grad32(int op, int pass, cr_u32 dy, float slope) {
     cr_u32 other = op == CR_LEAKY ? cr_mul32(slope, dy) : 0u;
-    return pass ? dy : other;
+    return cr_sel32(pass, dy, other);
 }
 
 /* out = alpha * t + beta * old, each product and the sum rounded once; a NaN t passes. */
@@ -135,7 +143,7 @@ CR_FN cr_u32 cr_blend32(int mode, cr_u32 t, cr_u32 old, float alpha, float beta)
         float q = beta * CR_F32(old);
         r = p + q;
     }
-    return cr_nan32(t) ? t : cr_canon32(CR_U32(r));
+    return cr_sel32(cr_nan32(t), t, cr_canon32(CR_U32(r)));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -151,7 +159,7 @@ CR_FN cr_u32 cr_f16_to_f32(cr_u32 h) {
     cr_u32 normal = ((e + 112u) << 23) | (m << 13);
     cr_u32 special = CR_INF32 | (m << 13);
     float sub = (float)(cr_i32)m * 5.9604644775390625e-08f; /* 2^-24 */
-    cr_u32 mag = e == 0u ? CR_U32(sub) : (e == 31u ? special : normal);
+    cr_u32 mag = cr_sel32(e == 0u, CR_U32(sub), cr_sel32(e == 31u, special, normal));
     return s | mag;
 }
 
@@ -166,12 +174,10 @@ CR_FN cr_u32 cr_f32_to_f16(cr_u32 f) {
     float sum = CR_F32(a) + 0.5f;
     cr_u32 subnormal = CR_U32(sum) - 0x3f000000u;
     cr_u32 payload = (a >> 13) & 0x3ffu;
-    cr_u32 nan = 0x7c00u | payload | (payload == 0u ? 0x200u : 0u);
-    cr_u32 mag = a > CR_INF32        ? nan
-                 : a >= 0x477ff000u  ? 0x7c00u /* 65520 and up round to infinity */
-                 : a >= 0x38800000u  ? normal  /* 2^-14 and up are normal */
-                                     : subnormal;
-    return s | mag;
+    cr_u32 nan = 0x7c00u | payload | cr_sel32(payload == 0u, 0x200u, 0u);
+    cr_u32 finite = cr_sel32(a >= 0x38800000u, normal, subnormal); /* 2^-14 and up: normal */
+    cr_u32 big = cr_sel32(a > CR_INF32, nan, 0x7c00u); /* 65520 and up round to infinity */
+    return s | cr_sel32(a >= 0x477ff000u, big, finite);
 }
 
 CR_FN cr_u32 cr_bf16_to_f32(cr_u32 h) {
@@ -183,14 +189,49 @@ CR_FN cr_u32 cr_bf16_to_f32(cr_u32 h) {
 CR_FN cr_u32 cr_f32_to_bf16(cr_u32 f) {
     cr_u32 rounded = (f + 0x7fffu + ((f >> 16) & 1u)) >> 16;
     cr_u32 top = f >> 16;
-    cr_u32 nan = top | ((top & 0x7fu) == 0u ? 0x40u : 0u);
-    return cr_nan32(f) ? nan : rounded;
+    cr_u32 nan = top | cr_sel32((top & 0x7fu) == 0u, 0x40u, 0u);
+    return cr_sel32(cr_nan32(f), nan, rounded);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * 16-bit storage (f16 with inf = 0x7c00, bf16 with inf = 0x7f80) for the ops without
+ * arithmetic (relu, clipped; no blending): the same decisions on the stored bits, so nothing is
+ * converted. Ceilings come as stored bits: c_out is the ceiling rounded to the storage type
+ * (what clipped writes); the pass threshold is the smallest stored value >= the ceiling when
+ * testing x (x < c exactly when x < that), or c_out when testing y (y = c_out means clipped).
+ * ------------------------------------------------------------------------------------------ */
+CR_FN int cr_nan16(cr_u32 h, cr_u32 inf) {
+    return (h & 0x7fffu) > inf;
+}
+
+/* 0 < h <= inf: positive, not zero, not NaN. */
+CR_FN int cr_gt0_16(cr_u32 h, cr_u32 inf) {
+    return h - 1u < inf;
+}
+
+CR_FN cr_u32 cr_fwd16(int op, cr_u32 h, cr_u32 inf, cr_u32 c_out) {
+    cr_u32 pos = op == CR_CLIPPED ? cr_sel32(h < c_out, h, c_out) : h;
+    return cr_sel32(cr_nan16(h, inf), h, cr_sel32(cr_gt0_16(h, inf), pos, 0u));
+}
+
+CR_FN int cr_pass16(int op, cr_u32 h, cr_u32 inf, cr_u32 c_pass) {
+    int nan = cr_nan16(h, inf), gt0 = cr_gt0_16(h, inf);
+    if (op == CR_LEAKY)
+        return gt0;
+    if (op == CR_CLIPPED)
+        return nan | (gt0 & (h < c_pass));
+    return nan | gt0;
 }
 
 /* ---------------------------------------------------------------------------------------------
  * f64 compute domain
  * ------------------------------------------------------------------------------------------ */
 #if CLRELU_WITH_F64
+CR_FN cr_u64 cr_sel64(int cond, cr_u64 a, cr_u64 b) {
+    cr_u64 m = (cr_u64)0 - (cr_u64)(cond != 0);
+    return (a & m) | (b & ~m);
+}
+
 #define CR_ABS64 CR_U64C(0x7fffffffffffffff)
 #define CR_INF64 CR_U64C(0x7ff0000000000000)
 #define CR_QNAN64 CR_U64C(0x7ff8000000000000)
@@ -204,7 +245,7 @@ CR_FN int cr_gt0_64(cr_u64 b) {
 }
 
 CR_FN cr_u64 cr_canon64(cr_u64 b) {
-    return cr_nan64(b) ? CR_QNAN64 : b;
+    return cr_sel64(cr_nan64(b), CR_QNAN64, b);
 }
 
 CR_FN cr_u64 cr_mul64(float s, cr_u64 b) {
@@ -213,9 +254,9 @@ CR_FN cr_u64 cr_mul64(float s, cr_u64 b) {
 }
 
 CR_FN cr_u64 cr_fwd64(int op, cr_u64 x, float slope, cr_u64 c) {
-    cr_u64 pos = op == CR_CLIPPED ? (x < c ? x : c) : x;
+    cr_u64 pos = op == CR_CLIPPED ? cr_sel64(x < c, x, c) : x;
     cr_u64 neg = op == CR_LEAKY ? cr_mul64(slope, x) : (cr_u64)0;
-    return cr_nan64(x) ? x : (cr_gt0_64(x) ? pos : neg);
+    return cr_sel64(cr_nan64(x), x, cr_sel64(cr_gt0_64(x), pos, neg));
 }
 
 CR_FN int cr_pass64(int op, cr_u64 x, cr_u64 c) {
@@ -229,7 +270,7 @@ CR_FN int cr_pass64(int op, cr_u64 x, cr_u64 c) {
 
 CR_FN cr_u64 cr_grad64(int op, int pass, cr_u64 dy, float slope) {
     cr_u64 other = op == CR_LEAKY ? cr_mul64(slope, dy) : (cr_u64)0;
-    return pass ? dy : other;
+    return cr_sel64(pass, dy, other);
 }
 
 CR_FN cr_u64 cr_blend64(int mode, cr_u64 t, cr_u64 old, float alpha, float beta) {
@@ -241,7 +282,7 @@ CR_FN cr_u64 cr_blend64(int mode, cr_u64 t, cr_u64 old, float alpha, float beta)
         double q = (double)beta * CR_F64(old);
         r = p + q;
     }
-    return cr_nan64(t) ? t : cr_canon64(CR_U64(r));
+    return cr_sel64(cr_nan64(t), t, cr_canon64(CR_U64(r)));
 }
 #endif /* CLRELU_WITH_F64 */
 

@@ -59,10 +59,9 @@ void print_skip(const char *fmt, ...) {
 }
 
 const test_config test_configs[] = {
-    {"defaults", 0.01f, 6.0f, 1.0f, 0.0f},
-    {"accumulate", 0.01f, 6.0f, 1.0f, 1.0f},
-    {"blend", 0.3f, 0.1f, 0.5f, -1.25f},
-    {"scale", 0.0f, 1e30f, 2.0f, 0.0f},
+    {"defaults", 0.01f, 6.0f, 1.0f, 0.0f},    {"accumulate", 0.01f, 6.0f, 1.0f, 1.0f},
+    {"blend", 0.3f, 0.1f, 0.5f, -1.25f},      {"scale", 0.0f, 1e30f, 2.0f, 0.0f},
+    {"odd_ceiling", 0.25f, 0.1f, 1.0f, 0.0f},
 };
 const size_t test_configs_count = ARRAY_LEN(test_configs);
 

@@ -37,7 +37,8 @@ size_t list_devices(test_device *out, size_t cap);
 
 /* Descriptor settings every op x dtype is tested with: defaults (alpha 1, beta 0),
  * accumulation (beta 1), other blending with a ceiling no 16-bit type can hold (0.1) and a
- * larger slope, and scaling with slope 0 (leaky at -inf gives NaN) and a huge ceiling. */
+ * larger slope, scaling with slope 0 (leaky at -inf gives NaN) and a huge ceiling, and no
+ * blending with the ceiling 0.1 (the conversion-free f16/bf16 path). */
 typedef struct test_config {
     const char *name;
     float slope, ceiling, alpha, beta;

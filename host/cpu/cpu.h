@@ -10,8 +10,11 @@ typedef struct clrelu__params {
     float slope; /* leaky's negative_slope */
     float alpha; /* blending */
     float beta;
-    uint32_t ceil32; /* clipped's ceiling as f32 bits (f32, f16 and bf16 compute in f32) */
-    uint64_t ceil64; /* ... as f64 bits */
+    /* Clipped's ceiling in each domain (relu_math.h): "out" is what forward writes, "pass" the
+     * threshold of the pass test (x < c, or y < the stored ceiling for backward from y). */
+    uint32_t ceil_out32, ceil_pass32; /* f32 bits (f32, f16 and bf16 compute in f32) */
+    uint64_t ceil_out64, ceil_pass64; /* f64 bits */
+    uint32_t ceil_out16, ceil_pass16; /* stored f16 or bf16 bits (the conversion-free path) */
 } clrelu__params;
 
 /* Passes, ops (CR_RELU, CR_LEAKY, CR_CLIPPED in relu_math.h), dtypes (clrelu_dtype order) and

@@ -192,8 +192,11 @@ typedef enum clrelu_grad_source {
     /* the forward input x */
     CLRELU_GRAD_FROM_X = 0,
     /* the forward output y, so forward may run in place and x need not be kept. The same
-     * table with y in place of x (y > 0 exactly where x > 0; clipped: 0 < y < c, where c is
-     * the ceiling rounded to the storage type). LEAKY needs negative_slope > 0 here. */
+     * table with y in place of x (y > 0 exactly where x > 0). Clipped passes dy where
+     * 0 < y < c', c' being the ceiling as the storage type holds it (what forward wrote for
+     * x >= c): for f16/bf16 with a ceiling they cannot hold exactly, an x equal to c' below
+     * c is indistinguishable from a clipped one, and gets 0. LEAKY needs negative_slope > 0
+     * here. */
     CLRELU_GRAD_FROM_Y = 1,
     /* the bitmask clrelu_forward_mask wrote: bit i % 32 of 32-bit word i / 32 is set where
      * f'(x) is 1 (relu: x > 0 or NaN; leaky: x > 0; clipped: 0 < x < c or NaN); backward

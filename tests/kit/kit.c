@@ -237,16 +237,27 @@ static val ref_forward(clrelu_dtype dt, const clrelu_desc *d, uint64_t xb) {
     return computed(0.0); /* +0.0 for -0.0, -inf, negative subnormals */
 }
 
-/* Whether dy passes (f'(s) = 1), s being x or y. */
-static int ref_pass(clrelu_dtype dt, const clrelu_desc *d, uint64_t sb) {
+/* The ceiling as the storage type holds it: what clipped writes for x >= c. */
+static double stored_ceiling(clrelu_dtype dt, float c) {
+    if (dt == CLRELU_DTYPE_F16)
+        return decode_small(&fmt_f16, encode_small(&fmt_f16, (double)c));
+    if (dt == CLRELU_DTYPE_BF16)
+        return decode_small(&fmt_bf16, encode_small(&fmt_bf16, (double)c));
+    return (double)c;
+}
+
+/* Whether dy passes (f'(s) = 1), s being x, or y when from_y (a y equal to the stored
+ * ceiling was clipped, so clipped compares y with the stored ceiling). */
+static int ref_pass(clrelu_dtype dt, const clrelu_desc *d, uint64_t sb, int from_y) {
     double s = is_f64(dt) ? value64(sb) : (double)value32(dt, sb);
+    double c = from_y ? stored_ceiling(dt, d->ceiling) : (double)d->ceiling;
     switch (d->op) {
     case CLRELU_OP_RELU:
         return isnan(s) || s > 0;
     case CLRELU_OP_LEAKY_RELU:
         return s > 0;
     case CLRELU_OP_CLIPPED_RELU:
-        return isnan(s) || (s > 0 && s < (double)d->ceiling);
+        return isnan(s) || (s > 0 && s < c);
     }
     return 0;
 }
@@ -272,14 +283,14 @@ void kit_reference(const kit_op *op, const clrelu_desc *d, size_t n, const void 
         uint64_t r;
         if (op->kind == KIT_FWD || op->kind == KIT_FWD_MASK) {
             r = blend(dt, d, ref_forward(dt, d, a), old);
-            if (op->kind == KIT_FWD_MASK && ref_pass(dt, d, a))
+            if (op->kind == KIT_FWD_MASK && ref_pass(dt, d, a, 0))
                 mask_out[i / 32] |= 1u << (i % 32);
         } else {
             int pass;
             if (op->kind == KIT_BWD_MASK)
                 pass = (int)((((const uint32_t *)in1)[i / 32] >> (i % 32)) & 1u);
             else
-                pass = ref_pass(dt, d, load_bits(dt, in1, i));
+                pass = ref_pass(dt, d, load_bits(dt, in1, i), op->kind == KIT_BWD_Y);
             r = blend(dt, d, ref_grad(dt, d, pass, a), old);
         }
         store_bits(dt, out, i, r);
@@ -304,7 +315,7 @@ void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const voi
         uint32_t *mask = in1;
         memset(mask, 0, clrelu_mask_words(n) * 4);
         for (size_t i = 0; i < n; ++i)
-            if (ref_pass(desc->dtype, &plain, load_bits(desc->dtype, x, i)))
+            if (ref_pass(desc->dtype, &plain, load_bits(desc->dtype, x, i), 0))
                 mask[i / 32] |= 1u << (i % 32);
         break;
     }

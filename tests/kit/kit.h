@@ -53,13 +53,12 @@ void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const voi
 /* Runs the op through clrelu on cl_mem buffers at element offsets (the mask's a multiple of
  * 32): in0, in1 (backward), out, mask (KIT_FWD_MASK). */
 clrelu_status kit_run_device(const kit_op *op, clrelu_context *ctx, const clrelu_desc *desc,
-                             size_t n, cl_mem in0, size_t off0, cl_mem in1, size_t off1,
-                             cl_mem out, size_t out_off, cl_mem mask, size_t mask_off,
-                             cl_uint n_wait, const cl_event *wait, cl_event *done);
+                             size_t n, cl_mem in0, size_t off0, cl_mem in1, size_t off1, cl_mem out,
+                             size_t out_off, cl_mem mask, size_t mask_off, cl_uint n_wait,
+                             const cl_event *wait, cl_event *done);
 /* The same on host arrays, through the context's host path. */
-clrelu_status kit_run_host(const kit_op *op, clrelu_context *ctx, const clrelu_desc *desc,
-                           size_t n, const void *in0, const void *in1, void *out,
-                           uint32_t *mask);
+clrelu_status kit_run_host(const kit_op *op, clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                           const void *in0, const void *in1, void *out, uint32_t *mask);
 
 /* The semantics table on the host, written independently of the library (float and double
  * arithmetic, _Float16 for f16, an explicit nearest-even search for bf16). out holds the old
