@@ -13,36 +13,6 @@ static const struct clrelu__kernel_source *find_source(const char *name) {
     return NULL;
 }
 
-/* Builds source with options; on a build failure the message carries the build log. */
-static clrelu_status build(clrelu_context *ctx, const char *fn,
-                           const struct clrelu__kernel_source *src, const char *options,
-                           cl_program *out) {
-    cl_int err = CL_SUCCESS;
-    const char *text = src->text;
-    size_t length = src->length;
-    cl_program prog = clCreateProgramWithSource(ctx->cl_ctx, 1, &text, &length, &err);
-    if (err != CL_SUCCESS) {
-        char what[160];
-        snprintf(what, sizeof what, "%s: clCreateProgramWithSource(%s.cl)", fn, src->name);
-        return clrelu__cl_fail(ctx, err, what);
-    }
-    err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        char log[1200] = "";
-        size_t got = 0;
-        clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log, &got);
-        log[sizeof log - 1] = '\0';
-        clReleaseProgram(prog);
-        clrelu_status st = err == CL_BUILD_PROGRAM_FAILURE ? CLRELU_ERROR_BUILD
-                           : err == CL_OUT_OF_HOST_MEMORY  ? CLRELU_ERROR_OUT_OF_MEMORY
-                                                           : CLRELU_ERROR_OPENCL;
-        return clrelu__fail(ctx, st, "%s: clBuildProgram(%s.cl, \"%s\") failed: %s (%d); log: %s",
-                            fn, src->name, options, clrelu__cl_error_name(err), (int)err, log);
-    }
-    *out = prog;
-    return CLRELU_OK;
-}
-
 clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *source_name,
                                  const char *options, const char *kernel_name, cl_kernel *out) {
     clrelu__program *p = ctx->programs;
@@ -61,7 +31,10 @@ clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char
             return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
         }
         strcpy(opts, options);
-        clrelu_status st = build(ctx, fn, src, options, &p->program);
+        char name[64];
+        snprintf(name, sizeof name, "%s.cl", src->name);
+        clrelu_status st =
+            clrelu__cache_build(ctx, fn, name, 1, &src->text, &src->length, options, &p->program);
         if (st != CLRELU_OK) {
             free(p);
             free(opts);
