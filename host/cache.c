@@ -41,19 +41,19 @@ uint64_t clrelu__hash64(uint64_t h, const void *data, size_t len) {
  * Counters (for tests: which path a build took)
  * ------------------------------------------------------------------------------------------ */
 
-static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static clrelu__cache_stats stats;
 
 static void count(unsigned long *counter) {
-    pthread_mutex_lock(&stats_lock);
+    pthread_mutex_lock(&lock);
     ++*counter;
-    pthread_mutex_unlock(&stats_lock);
+    pthread_mutex_unlock(&lock);
 }
 
 void clrelu__cache_stats_get(clrelu__cache_stats *out) {
-    pthread_mutex_lock(&stats_lock);
+    pthread_mutex_lock(&lock);
     *out = stats;
-    pthread_mutex_unlock(&stats_lock);
+    pthread_mutex_unlock(&lock);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -227,6 +227,15 @@ static int write_all(int fd, const void *data, size_t len) {
     return 0;
 }
 
+/* A name no other thread of this process is using for its temporary file. */
+static unsigned long next_temp_id(void) {
+    static unsigned long next;
+    pthread_mutex_lock(&lock);
+    unsigned long id = next++;
+    pthread_mutex_unlock(&lock);
+    return id;
+}
+
 /* Writes the entry to a temporary file in the same directory and renames it into place, so
  * that a reader sees the old entry, no entry or the whole new one; two processes storing the
  * same key at once each rename a whole file, and the last one wins. No fsync: an entry cut
@@ -235,11 +244,18 @@ static int store_entry(const char *dir, const char *path, const char *key, uint6
                        const unsigned char *payload, size_t payload_len) {
     if (make_dirs(dir) != 0)
         return -1;
+    int fd = -1;
     char tmp[1100];
-    if (snprintf(tmp, sizeof tmp, "%s/.tmp-%016llx-XXXXXX", dir, (unsigned long long)key_hash) >=
-        (int)sizeof tmp)
-        return -1;
-    int fd = mkstemp(tmp);
+    for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
+        if (snprintf(tmp, sizeof tmp, "%s/.tmp-%016llx-%ld-%lu", dir, (unsigned long long)key_hash,
+                     (long)getpid(), next_temp_id()) >= (int)sizeof tmp)
+            return -1;
+        /* Not mkstemp: its 0600 would keep a cache filled by one user (an image build) from
+         * another (the user who runs it); 0666 leaves the choice to the umask. */
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            return -1;
+    }
     if (fd < 0)
         return -1;
     size_t key_len = strlen(key);
