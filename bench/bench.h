@@ -30,6 +30,7 @@ typedef struct bench_opts {
     const char *output;
     const char *compare;
     int quick, quiet, list;
+    const char *self; /* argv[0], where /proc/self/exe is not readable */
 } bench_opts;
 
 typedef struct bench_device {
@@ -42,6 +43,9 @@ typedef struct bench_device {
     unsigned long long global_mem;
     double launch_latency_s; /* empty kernel, START - QUEUED (clpeak's figure); 0 on the CPU */
     double launch_wall_s;    /* empty kernel, enqueue to completion seen by the host */
+    /* clrelu_context_create to the first forward call's completion in a new process, with an
+     * empty and with a filled binary cache (medians; 0 on the CPU path) */
+    double first_call_cold_s, first_call_warm_s;
 } bench_device;
 
 typedef struct bench_result {
@@ -95,6 +99,11 @@ int bench_more(const bench_opts *o, int calls, double elapsed);
  * when the device could not be measured at all (the reason on stderr). */
 int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int index);
 int bench_cpu(const bench_opts *o, bench_run *run, int index);
+/* First-call latency cold and warm on an OpenCL device, into bd; 0, or -1 when a probe failed
+ * (the reason on stderr). bench_first_call_probe is the child's side: main runs it for the
+ * hidden option --first-call-probe SPEC and exits with what it returns. */
+int bench_first_call(const bench_opts *o, const char *spec, bench_device *bd);
+int bench_first_call_probe(const char *spec);
 
 /* Output. */
 void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc, char **argv);

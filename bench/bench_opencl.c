@@ -482,6 +482,9 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
     bd->compute_units = d.info.compute_units;
     bd->global_mem = d.info.global_mem;
     launch_latency(o, &d, bd);
+    bench_progress(o, run, "%s first call, cold and warm", d.info.id);
+    if (bench_first_call(o, d.info.id, bd) != 0)
+        run->failures++;
 
     copy_cache *cache = calloc(1, sizeof *cache);
     for (int di = 0; di < o->n_dtypes; ++di) {

@@ -92,6 +92,21 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
                     d->launch_latency_s * 1e6, d->launch_wall_s * 1e6);
         fputc('\n', f);
     }
+    int any_first_call = 0;
+    for (int i = 0; i < run->n_devices; ++i)
+        any_first_call |= run->devices[i].first_call_warm_s > 0;
+    if (any_first_call) {
+        fprintf(f,
+                "\nFirst call (clrelu_context_create to the first forward's completion, in a new "
+                "process; the driver's own kernel caches off): empty vs filled binary cache\n");
+        fprintf(f, "%-5s %12s %12s %10s\n", "dev", "cold s", "warm s", "cold/warm");
+        for (int i = 0; i < run->n_devices; ++i) {
+            const bench_device *d = &run->devices[i];
+            if (d->kind && d->first_call_warm_s > 0)
+                fprintf(f, "%-5s %12.4f %12.4f %9.1fx\n", d->id, d->first_call_cold_s,
+                        d->first_call_warm_s, d->first_call_cold_s / d->first_call_warm_s);
+        }
+    }
     fprintf(f,
             "\nKernels (times per call in us: min / median / max of %s; GB/s from the median; "
             "copy = the same device's best copy of the same bytes, this run)\n",
@@ -197,6 +212,10 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
         json_number(f, d->launch_wall_s > 0 ? d->launch_latency_s : NAN);
         fprintf(f, ", \"launch_wall_s\": ");
         json_number(f, d->launch_wall_s > 0 ? d->launch_wall_s : NAN);
+        fprintf(f, ", \"first_call_cold_s\": ");
+        json_number(f, d->first_call_warm_s > 0 ? d->first_call_cold_s : NAN);
+        fprintf(f, ", \"first_call_warm_s\": ");
+        json_number(f, d->first_call_warm_s > 0 ? d->first_call_warm_s : NAN);
         fputc('}', f);
     }
     fprintf(f, "\n  ],\n  \"results\": [");

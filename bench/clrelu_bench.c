@@ -269,8 +269,12 @@ static int list_devices(void) {
 }
 
 int main(int argc, char **argv) {
+    /* The child of bench_first_call: not an option a user passes. */
+    if (argc == 3 && strcmp(argv[1], "--first-call-probe") == 0)
+        return bench_first_call_probe(argv[2]);
     bench_opts o;
     memset(&o, 0, sizeof o);
+    o.self = argv[0];
     o.min_time = 0.02;
     o.repeat = 5;
     o.batch = 100;
@@ -412,6 +416,8 @@ int main(int argc, char **argv) {
     if (o.host_trip)
         run.total_steps += (n_specs - 1) * per_device;
     run.n_devices = n_specs;
+    for (int i = 0; i < n_specs; ++i)
+        run.total_steps += strcmp(specs[i], "cpu") != 0; /* the first-call probes */
     int unusable = 0;
     for (int i = 0; i < n_specs; ++i) {
         int st = strcmp(specs[i], "cpu") == 0 ? bench_cpu(&o, &run, i)

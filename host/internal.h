@@ -94,6 +94,30 @@ clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char
                                  const char *kernel_name, cl_kernel *out);
 void clrelu__programs_release(clrelu_context *ctx);
 
+/* cache.c: the program of n_sources source strings (lengths as clCreateProgramWithSource
+ * takes them) built with options: from the persistent binary cache (CLRELU_CACHE_DIR) when it
+ * holds a valid entry that the driver accepts, else from source, then stored there. The cache
+ * never fails a build; name (e.g. "relu.cl") and fn only label error messages. */
+clrelu_status clrelu__cache_build(clrelu_context *ctx, const char *fn, const char *name,
+                                  cl_uint n_sources, const char *const *sources,
+                                  const size_t *lengths, const char *options, cl_program *out);
+/* FNV-1a 64: the key's, the sources' and the payload's hash. */
+#define CLRELU__HASH64_SEED UINT64_C(0xcbf29ce484222325)
+uint64_t clrelu__hash64(uint64_t h, const void *data, size_t len);
+/* An entry's header bytes, and where in it the payload's hash is (tests forge entries). */
+#define CLRELU__CACHE_HEADER           40
+#define CLRELU__CACHE_OFF_PAYLOAD_HASH 32
+/* What the cache did, counted over the process (tests prove which path a build took). */
+typedef struct clrelu__cache_stats {
+    unsigned long hits;           /* built from a valid entry */
+    unsigned long misses;         /* no entry */
+    unsigned long rejected;       /* an entry that failed its checks (short, corrupt, foreign) */
+    unsigned long binary_refused; /* a valid entry the driver refused */
+    unsigned long stores;         /* entries written */
+    unsigned long store_failures; /* entries not written (no binary, read-only directory) */
+} clrelu__cache_stats;
+void clrelu__cache_stats_get(clrelu__cache_stats *out);
+
 /* buffer.c: a pooled device buffer of at least bytes in slot. Call with ctx->lock held. */
 clrelu_status clrelu__pool_get(clrelu_context *ctx, const char *fn, int slot, size_t bytes,
                                cl_mem *out);

@@ -17,7 +17,7 @@ static const struct clrelu__kernel_source *find_source(const char *name) {
 static const char *const program_parts[] = {"relu_math", "relu"};
 #define N_PARTS (sizeof program_parts / sizeof program_parts[0])
 
-/* Builds the kernels with options; on a build failure the message carries the build log. */
+/* Builds the kernels with options, through the persistent binary cache (cache.c). */
 static clrelu_status build(clrelu_context *ctx, const char *fn, const char *options,
                            cl_program *out) {
     const char *texts[N_PARTS];
@@ -30,39 +30,7 @@ static clrelu_status build(clrelu_context *ctx, const char *fn, const char *opti
         texts[i] = src->text;
         lengths[i] = src->length;
     }
-    cl_int err = CL_SUCCESS;
-    cl_program prog =
-        clCreateProgramWithSource(ctx->cl_ctx, (cl_uint)N_PARTS, texts, lengths, &err);
-    if (err != CL_SUCCESS) {
-        char what[160];
-        snprintf(what, sizeof what, "%s: clCreateProgramWithSource", fn);
-        return clrelu__cl_fail(ctx, err, what);
-    }
-    err = clBuildProgram(prog, 1, &ctx->device, options, NULL, NULL);
-    if (err != CL_SUCCESS) {
-        /* The log's size first: a buffer too small for it gets nothing at all. */
-        char log[1500] = "";
-        size_t size = 0;
-        if (clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) ==
-                CL_SUCCESS &&
-            size > 0) {
-            char *full = malloc(size + 1);
-            if (full && clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, size, full,
-                                              NULL) == CL_SUCCESS) {
-                full[size] = '\0';
-                snprintf(log, sizeof log, "%s", full);
-            }
-            free(full);
-        }
-        clReleaseProgram(prog);
-        clrelu_status st = err == CL_BUILD_PROGRAM_FAILURE ? CLRELU_ERROR_BUILD
-                           : err == CL_OUT_OF_HOST_MEMORY  ? CLRELU_ERROR_OUT_OF_MEMORY
-                                                           : CLRELU_ERROR_OPENCL;
-        return clrelu__fail(ctx, st, "%s: clBuildProgram(\"%s\") failed: %s (%d); log: %s", fn,
-                            options, clrelu__cl_error_name(err), (int)err, log);
-    }
-    *out = prog;
-    return CLRELU_OK;
+    return clrelu__cache_build(ctx, fn, "relu.cl", (cl_uint)N_PARTS, texts, lengths, options, out);
 }
 
 clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *options,

@@ -111,6 +111,17 @@ static void test_bench__quick_json_has_the_documented_shape(void **state) {
         const char *kind = jv_str(d, "kind");
         assert_true(strcmp(kind, "gpu") == 0 || strcmp(kind, "cpu") == 0 ||
                     strcmp(kind, "accelerator") == 0 || strcmp(kind, "simd") == 0);
+        /* First-call latency, cold and warm binary cache, on every OpenCL device; null on the
+         * CPU path, which builds nothing. */
+        assert_non_null(jv_member(d, "first_call_cold_s"));
+        assert_non_null(jv_member(d, "first_call_warm_s"));
+        if (strcmp(kind, "simd") == 0) {
+            assert_int_equal(jv_member(d, "first_call_cold_s")->t, J_NULL);
+            assert_int_equal(jv_member(d, "first_call_warm_s")->t, J_NULL);
+        } else {
+            assert_positive_finite(d, "first_call_cold_s", id);
+            assert_positive_finite(d, "first_call_warm_s", id);
+        }
         /* Every device listed has results for forward and backward. */
         int fwd = 0, bwd = 0;
         for (const jv *r = results->kids; r; r = r->next) {

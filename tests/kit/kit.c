@@ -279,7 +279,7 @@ void kit_reference(const kit_op *op, const clrelu_desc *d, size_t n, const void 
         memset(mask_out, 0, clrelu_mask_words(n) * 4);
     for (size_t i = 0; i < n; ++i) {
         uint64_t a = load_bits(dt, in0, i);
-        uint64_t old = load_bits(dt, out, i);
+        uint64_t old = d->beta != 0.0f ? load_bits(dt, out, i) : 0; /* read only if blended */
         uint64_t r;
         if (op->kind == KIT_FWD || op->kind == KIT_FWD_MASK) {
             r = blend(dt, d, ref_forward(dt, d, a), old);
@@ -295,6 +295,11 @@ void kit_reference(const kit_op *op, const clrelu_desc *d, size_t n, const void 
         }
         store_bits(dt, out, i, r);
     }
+}
+
+void kit_relu_forward_f32(size_t n, const float *x, float *y) {
+    clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    kit_reference(&kit_ops[0], &d, n, x, NULL, y, NULL);
 }
 
 void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const void *x, void *in1) {

@@ -67,6 +67,9 @@ clrelu_status kit_run_host(const kit_op *op, clrelu_context *ctx, const clrelu_d
 void kit_reference(const kit_op *op, const clrelu_desc *desc, size_t n, const void *in0,
                    const void *in1, void *out, uint32_t *mask_out);
 
+/* Shorthand for the commonest case: y = relu(x) on f32 by the reference. */
+void kit_relu_forward_f32(size_t n, const float *x, float *y);
+
 /* Fills n elements of dtype with random values mixed with the dtype's special values (NaNs
  * of several payloads and signs, +-0, +-inf, subnormals, +-max, values around the default
  * ceiling 6), deterministic in seed. */
