@@ -46,6 +46,11 @@ typedef struct bench_device {
     /* clrelu_context_create to the first forward call's completion in a new process, with an
      * empty and with a filled binary cache (medians; 0 on the CPU path) */
     double first_call_cold_s, first_call_warm_s;
+    /* 100 tensors of 4096 f32: 100 clrelu_forward calls against one clrelu_forward_batch, wall
+     * time from the first enqueue to completion (medians); tensors in one buffer (an arena, one
+     * launch) and in a buffer each (13 launches of 8 buffers). */
+    double many_single_s, many_batch_arena_s, many_batch_separate_s;
+    double many_sync_s; /* the 100 calls each waited for, as a synchronous caller would */
 } bench_device;
 
 typedef struct bench_result {

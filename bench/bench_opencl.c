@@ -402,6 +402,74 @@ static void launch_latency(const bench_opts *o, dev *d, bench_device *bd) {
     bd->launch_wall_s = n ? bench_median(wall, n) : 0;
 }
 
+/* 100 tensors of 4096 elements: one call per tensor against one batched call. */
+#define MANY   100
+#define MANY_N 4096
+static void many_tensors(const bench_opts *o, dev *d, bench_device *bd) {
+    clrelu_desc desc = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    cl_int err = CL_SUCCESS;
+    cl_mem arena_x = clCreateBuffer(d->context, CL_MEM_READ_WRITE, MANY * MANY_N * 4, NULL, &err);
+    cl_mem arena_y = clCreateBuffer(d->context, CL_MEM_READ_WRITE, MANY * MANY_N * 4, NULL, &err);
+    cl_mem sx[MANY], sy[MANY];
+    clrelu_tensor ax[MANY], ay[MANY], tx[MANY], ty[MANY];
+    for (int i = 0; i < MANY; ++i) {
+        sx[i] = clCreateBuffer(d->context, CL_MEM_READ_WRITE, MANY_N * 4, NULL, &err);
+        sy[i] = clCreateBuffer(d->context, CL_MEM_READ_WRITE, MANY_N * 4, NULL, &err);
+        ax[i] = (clrelu_tensor){arena_x, (size_t)i * MANY_N, MANY_N};
+        ay[i] = (clrelu_tensor){arena_y, (size_t)i * MANY_N, MANY_N};
+        tx[i] = (clrelu_tensor){sx[i], 0, MANY_N};
+        ty[i] = (clrelu_tensor){sy[i], 0, MANY_N};
+    }
+    enum { REPS = 15 };
+    double single[REPS], arena[REPS], separate[REPS], sync[REPS];
+    int ok = err == CL_SUCCESS;
+    for (int r = -2; ok && r < REPS; ++r) { /* two warm-up rounds */
+        double t0 = bench_now();
+        for (int i = 0; ok && i < MANY; ++i)
+            ok = clrelu_forward(d->ctx, &desc, MANY_N, sx[i], 0, sy[i], 0, 0, NULL, NULL) ==
+                 CLRELU_OK;
+        ok = ok && clFinish(d->queue) == CL_SUCCESS;
+        double t1 = bench_now();
+        ok = ok && clrelu_forward_batch(d->ctx, &desc, MANY, ax, ay, 0, NULL, NULL) == CLRELU_OK &&
+             clFinish(d->queue) == CL_SUCCESS;
+        double t2 = bench_now();
+        ok = ok && clrelu_forward_batch(d->ctx, &desc, MANY, tx, ty, 0, NULL, NULL) == CLRELU_OK &&
+             clFinish(d->queue) == CL_SUCCESS;
+        double t3 = bench_now();
+        for (int i = 0; ok && i < MANY; ++i)
+            ok = clrelu_forward(d->ctx, &desc, MANY_N, sx[i], 0, sy[i], 0, 0, NULL, NULL) ==
+                     CLRELU_OK &&
+                 clFinish(d->queue) == CL_SUCCESS;
+        double t4 = bench_now();
+        if (r >= 0) {
+            single[r] = t1 - t0;
+            arena[r] = t2 - t1;
+            separate[r] = t3 - t2;
+            sync[r] = t4 - t3;
+        }
+    }
+    if (ok) {
+        bd->many_single_s = bench_median(single, REPS);
+        bd->many_batch_arena_s = bench_median(arena, REPS);
+        bd->many_batch_separate_s = bench_median(separate, REPS);
+        bd->many_sync_s = bench_median(sync, REPS);
+    } else {
+        fprintf(stderr, "clrelu-bench: %s: many-tensor measurement failed: %s\n", d->info.id,
+                clrelu_context_error(d->ctx));
+    }
+    (void)o;
+    for (int i = 0; i < MANY; ++i) {
+        if (sx[i])
+            clReleaseMemObject(sx[i]);
+        if (sy[i])
+            clReleaseMemObject(sy[i]);
+    }
+    if (arena_x)
+        clReleaseMemObject(arena_x);
+    if (arena_y)
+        clReleaseMemObject(arena_y);
+}
+
 /* Host arrays through the device (write, op, read) against the CPU path on the same arrays. */
 /* Host arrays through the device (write, op, read) against the CPU path on the same arrays. */
 static void host_round_trips(const bench_opts *o, dev *d, bench_run *run, const kit_dtype *dt) {
@@ -482,6 +550,7 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
     bd->compute_units = d.info.compute_units;
     bd->global_mem = d.info.global_mem;
     launch_latency(o, &d, bd);
+    many_tensors(o, &d, bd);
     bench_progress(o, run, "%s first call, cold and warm", d.info.id);
     if (bench_first_call(o, d.info.id, bd) != 0)
         run->failures++;

@@ -107,6 +107,23 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
                         d->first_call_warm_s, d->first_call_cold_s / d->first_call_warm_s);
         }
     }
+    int any_many = 0;
+    for (int i = 0; i < run->n_devices; ++i)
+        any_many |= run->devices[i].many_batch_arena_s > 0;
+    if (any_many) {
+        fprintf(f, "\n100 tensors of 4096 f32, relu forward, enqueue to completion (ms, medians): "
+                   "100 calls vs one batched call\n");
+        fprintf(f, "%-5s %10s %14s %9s %17s %9s\n", "dev", "100 calls", "batch (arena)", "speedup",
+                "batch (separate)", "speedup");
+        for (int i = 0; i < run->n_devices; ++i) {
+            const bench_device *d = &run->devices[i];
+            if (d->kind && d->many_batch_arena_s > 0)
+                fprintf(f, "%-5s %10.3f %10.3f %14.3f %17.3f %6.1fx / %.1fx\n", d->id,
+                        d->many_single_s * 1e3, d->many_sync_s * 1e3, d->many_batch_arena_s * 1e3,
+                        d->many_batch_separate_s * 1e3, d->many_single_s / d->many_batch_arena_s,
+                        d->many_sync_s / d->many_batch_arena_s);
+        }
+    }
     fprintf(f,
             "\nKernels (times per call in us: min / median / max of %s; GB/s from the median; "
             "copy = the same device's best copy of the same bytes, this run)\n",
@@ -216,6 +233,14 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
         json_number(f, d->first_call_warm_s > 0 ? d->first_call_cold_s : NAN);
         fprintf(f, ", \"first_call_warm_s\": ");
         json_number(f, d->first_call_warm_s > 0 ? d->first_call_warm_s : NAN);
+        fprintf(f, ", \"many100x4096_calls_s\": ");
+        json_number(f, d->many_batch_arena_s > 0 ? d->many_single_s : NAN);
+        fprintf(f, ", \"many100x4096_sync_calls_s\": ");
+        json_number(f, d->many_batch_arena_s > 0 ? d->many_sync_s : NAN);
+        fprintf(f, ", \"many100x4096_batch_arena_s\": ");
+        json_number(f, d->many_batch_arena_s > 0 ? d->many_batch_arena_s : NAN);
+        fprintf(f, ", \"many100x4096_batch_separate_s\": ");
+        json_number(f, d->many_batch_arena_s > 0 ? d->many_batch_separate_s : NAN);
         fputc('}', f);
     }
     fprintf(f, "\n  ],\n  \"results\": [");

@@ -261,12 +261,15 @@ void clrelu__choose_tuning(clrelu_context *ctx) {
         /* PoCL splits a work-group's loop at every barrier; the tiled mask kernel measured
          * 20-40% of copy there, one word per work-item without barriers more. */
         t->mask_words = 1;
+        /* Batches: a work-item walks 16 chunks after one search of the table. */
+        t->batch_run = 16;
     } else {
         /* GPUs: 16 bytes (a float4) per work-item, 256-item groups, a grid-stride cap of 8 groups
          * per compute unit (at 2^22 on an H100 that ran 7.15 us against 8.76 us for one float4 per
          * item; see DESIGN.md). */
         t->vec_bytes = 16;
         t->mask_words = 0;
+        t->batch_run = 1;
         t->local = 256;
         t->max_groups = (size_t)ctx->info.compute_units * 8;
     }

@@ -44,7 +44,8 @@ typedef struct clrelu__tuning {
     unsigned vec_bytes; /* bytes per vector load and store (16 on GPUs, 64 on CPU devices) */
     size_t local;       /* work-group size */
     size_t max_groups;  /* grid-stride cap on the number of work-groups */
-    int mask_words;     /* forward with mask: one word per work-item, no barriers (CPU devices) */
+    int mask_words;     /* forward with mask: one word per work-item, no barriers (CPU) */
+    unsigned batch_run; /* chunks per work-item in a batch (1 on GPUs: coalescing) */
 } clrelu__tuning;
 
 struct clrelu_context {
@@ -139,6 +140,38 @@ typedef struct clrelu__op {
  * calls, which becomes _BWD_MASK when desc->grad_from says so) and fills *out. */
 clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
                                  int pass, clrelu__op *out);
+/* The checks of a cl_mem call before its buffers: ctx, desc (into *op), a device, the wait
+ * list. */
+clrelu_status clrelu__check_call(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
+                                 int pass, clrelu__op *op, cl_uint n_wait, const cl_event *wait);
+
+/* One buffer argument as the caller named it. */
+typedef struct clrelu__buf_arg {
+    const char *name;     /* "x" */
+    const char *off_name; /* "x_off" */
+    cl_mem mem;
+    size_t off; /* elements (a mask: bits) */
+    int output;
+    int is_mask;
+    size_t begin, end; /* bytes, filled by clrelu__check_buffer */
+} clrelu__buf_arg;
+/* Not NULL, of ctx's cl_context, off + n within CL_MEM_SIZE without overflow, writable if an
+ * output; fills begin and end. */
+clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
+                                   clrelu__buf_arg *a);
+/* An output may share bytes with another array only exactly (in place). */
+clrelu_status clrelu__check_overlap(clrelu_context *ctx, const char *fn, size_t n,
+                                    const clrelu__buf_arg *out, const clrelu__buf_arg *in);
+/* Elements per vector for elsize on ctx's device; the program options for op with it; the
+ * kernel arguments every kernel ends with (slope, ceilings, alpha, beta) from arg on; the
+ * global size for items work-items' worth of work. */
+unsigned clrelu__vector_width(const clrelu_context *ctx, size_t elsize);
+void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, unsigned vec,
+                             char *options, size_t len);
+clrelu_status clrelu__set_op_args(clrelu_context *ctx, cl_kernel k, cl_uint arg,
+                                  const clrelu__op *op);
+size_t clrelu__global_size(const clrelu_context *ctx, size_t items);
+
 /* CLRELU_ERROR_UNSUPPORTED where ctx's device cannot run op (f64 without cl_khr_fp64). */
 clrelu_status clrelu__check_device_dtype(clrelu_context *ctx, const char *fn, const clrelu__op *op);
 /* Enqueues the kernel for op on n elements of already-checked buffers, given in the kernel's

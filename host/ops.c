@@ -119,8 +119,8 @@ clrelu_status clrelu__check_device_dtype(clrelu_context *ctx, const char *fn,
     return CLRELU_OK;
 }
 
-static clrelu_status check_call(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
-                                int pass, clrelu__op *op, cl_uint n_wait, const cl_event *wait) {
+clrelu_status clrelu__check_call(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
+                                 int pass, clrelu__op *op, cl_uint n_wait, const cl_event *wait) {
     if (!ctx)
         return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
     clrelu_status st = clrelu__check_desc(ctx, fn, desc, pass, op);
@@ -144,19 +144,8 @@ static clrelu_status check_call(clrelu_context *ctx, const char *fn, const clrel
     return CLRELU_OK;
 }
 
-/* One buffer argument as the caller named it. */
-typedef struct buf_arg {
-    const char *name;     /* "x" */
-    const char *off_name; /* "x_off" */
-    cl_mem mem;
-    size_t off; /* elements (a mask: bits) */
-    int output;
-    int is_mask;
-    size_t begin, end; /* bytes, filled by check_buffer */
-} buf_arg;
-
-static clrelu_status check_buffer(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
-                                  buf_arg *a) {
+clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
+                                   clrelu__buf_arg *a) {
     if (!a->mem)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, a->name);
     if (a->is_mask && a->off % 32 != 0)
@@ -220,8 +209,8 @@ static clrelu_status check_buffer(clrelu_context *ctx, const char *fn, size_t n,
 
 /* An output may share a buffer with another array only at exactly the same bytes (in place);
  * any other overlap would race inside the kernel, so it is refused. */
-static clrelu_status check_overlap(clrelu_context *ctx, const char *fn, size_t n,
-                                   const buf_arg *out, const buf_arg *in) {
+clrelu_status clrelu__check_overlap(clrelu_context *ctx, const char *fn, size_t n,
+                                    const clrelu__buf_arg *out, const clrelu__buf_arg *in) {
     if (n == 0 || out->mem != in->mem)
         return CLRELU_OK;
     if (out->begin == in->begin && out->end == in->end && out->is_mask == in->is_mask)
@@ -240,9 +229,9 @@ static clrelu_status check_overlap(clrelu_context *ctx, const char *fn, size_t n
 }
 
 static clrelu_status check_buffers(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
-                                   buf_arg *args, int count) {
+                                   clrelu__buf_arg *args, int count) {
     for (int i = 0; i < count; ++i) {
-        clrelu_status st = check_buffer(ctx, fn, n, elsize, &args[i]);
+        clrelu_status st = clrelu__check_buffer(ctx, fn, n, elsize, &args[i]);
         if (st != CLRELU_OK)
             return st;
     }
@@ -250,7 +239,8 @@ static clrelu_status check_buffers(clrelu_context *ctx, const char *fn, size_t n
         if (!args[i].output)
             continue;
         for (int j = 0; j < count; ++j) {
-            clrelu_status st = j == i ? CLRELU_OK : check_overlap(ctx, fn, n, &args[i], &args[j]);
+            clrelu_status st =
+                j == i ? CLRELU_OK : clrelu__check_overlap(ctx, fn, n, &args[i], &args[j]);
             if (st != CLRELU_OK)
                 return st;
         }
@@ -258,9 +248,57 @@ static clrelu_status check_buffers(clrelu_context *ctx, const char *fn, size_t n
     return CLRELU_OK;
 }
 
-static unsigned vector_width(const clrelu_context *ctx, size_t elsize) {
+unsigned clrelu__vector_width(const clrelu_context *ctx, size_t elsize) {
     unsigned v = (unsigned)(ctx->tuning.vec_bytes / elsize);
     return v < 2 ? 2 : v > 16 ? 16 : v;
+}
+
+void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, unsigned vec,
+                             char *options, size_t len) {
+    snprintf(options, len,
+             "-cl-std=CL1.2 -DCLRELU_STORAGE=%d -DCLRELU_OP=%d -DCLRELU_BLEND=%d -DCLRELU_VEC=%u "
+             "-DCLRELU_LOCAL=%zu -DCLRELU_BATCH_RUN=%u%s",
+             op->dtype, op->op, op->blend, vec, ctx->tuning.local, ctx->tuning.batch_run,
+             op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
+}
+
+clrelu_status clrelu__set_op_args(clrelu_context *ctx, cl_kernel k, cl_uint arg,
+                                  const clrelu__op *op) {
+    clrelu_status st = CLRELU_OK;
+    /* The ceilings in the kernel's domain: kernels/relu.cl's BITS16 is the same condition. */
+    const clrelu__params *pr = &op->params;
+    const int bits16 = (op->dtype == CLRELU_DTYPE_F16 || op->dtype == CLRELU_DTYPE_BF16) &&
+                       op->blend == CR_PLAIN && op->op != CR_LEAKY;
+    cl_ulong ceil_out = bits16                          ? pr->ceil_out16
+                        : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_out64
+                                                        : pr->ceil_out32;
+    cl_ulong ceil_pass = bits16                          ? pr->ceil_pass16
+                         : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_pass64
+                                                         : pr->ceil_pass32;
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(slope)",
+                   clSetKernelArg(k, arg++, sizeof(float), &pr->slope));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
+                   clSetKernelArg(k, arg++, sizeof ceil_out, &ceil_out));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
+                   clSetKernelArg(k, arg++, sizeof ceil_pass, &ceil_pass));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(alpha)",
+                   clSetKernelArg(k, arg++, sizeof(float), &pr->alpha));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(beta)",
+                   clSetKernelArg(k, arg++, sizeof(float), &pr->beta));
+out:
+    return st;
+}
+
+size_t clrelu__global_size(const clrelu_context *ctx, size_t items) {
+    /* One work-item per item (the tails loop inside the kernels), capped: beyond the cap each
+     * work-item strides over several. */
+    const clrelu__tuning *t = &ctx->tuning;
+    size_t groups = items / t->local + (items % t->local != 0);
+    if (groups > t->max_groups)
+        groups = t->max_groups;
+    if (groups == 0)
+        groups = 1;
+    return groups * t->local;
 }
 
 clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const clrelu__op *op,
@@ -276,7 +314,7 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
         return st;
     }
     const clrelu__tuning *t = &ctx->tuning;
-    const unsigned vec = vector_width(ctx, op->elsize);
+    const unsigned vec = clrelu__vector_width(ctx, op->elsize);
     const char *base = op->pass == CLRELU__PASS_FWD        ? "fwd"
                        : op->pass == CLRELU__PASS_FWD_MASK ? "fwd_mask"
                        : op->pass == CLRELU__PASS_BWD      ? "bwd"
@@ -290,27 +328,13 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
         aligned = aligned && (offs[i] % vec == 0 || (op->pass == CLRELU__PASS_BWD_MASK && i == 1));
     char name[48], options[160];
     snprintf(name, sizeof name, "%s%s", base, tiled ? "" : by_word ? "_w" : aligned ? "_a" : "_u");
-    snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DCLRELU_STORAGE=%d -DCLRELU_OP=%d -DCLRELU_BLEND=%d -DCLRELU_VEC=%u "
-             "-DCLRELU_LOCAL=%zu%s",
-             op->dtype, op->op, op->blend, vec, t->local,
-             op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
+    clrelu__program_options(ctx, op, vec, options, sizeof options);
     cl_kernel k = NULL;
     st = clrelu__get_kernel(ctx, fn, options, name, &k);
     if (st != CLRELU_OK)
         return st;
 
     cl_ulong n64 = n, off64[4];
-    /* The ceilings in the kernel's domain: kernels/relu.cl's BITS16 is the same condition. */
-    const clrelu__params *pr = &op->params;
-    const int bits16 = (op->dtype == CLRELU_DTYPE_F16 || op->dtype == CLRELU_DTYPE_BF16) &&
-                       op->blend == CR_PLAIN && op->op != CR_LEAKY;
-    cl_ulong ceil_out = bits16                          ? pr->ceil_out16
-                        : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_out64
-                                                        : pr->ceil_out32;
-    cl_ulong ceil_pass = bits16                          ? pr->ceil_pass16
-                         : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_pass64
-                                                         : pr->ceil_pass32;
     cl_uint arg = 0;
     CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(n)", clSetKernelArg(k, arg++, sizeof n64, &n64));
     for (int i = 0; i < n_bufs; ++i) {
@@ -320,25 +344,13 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
         CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(offset)",
                        clSetKernelArg(k, arg++, sizeof off64[i], &off64[i]));
     }
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(slope)",
-                   clSetKernelArg(k, arg++, sizeof(float), &op->params.slope));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
-                   clSetKernelArg(k, arg++, sizeof ceil_out, &ceil_out));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
-                   clSetKernelArg(k, arg++, sizeof ceil_pass, &ceil_pass));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(alpha)",
-                   clSetKernelArg(k, arg++, sizeof(float), &op->params.alpha));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(beta)",
-                   clSetKernelArg(k, arg++, sizeof(float), &op->params.beta));
+    if ((st = clrelu__set_op_args(ctx, k, arg, op)) != CLRELU_OK)
+        return st;
 
     /* One work-item per whole vector, the tail looping inside the kernel, capped: beyond the
      * cap each work-item strides over several (the mask forward: one group per tile). */
     size_t per_item = by_word ? 32 : vec;
-    size_t items = n / per_item + (n % per_item != 0);
-    size_t groups = items / t->local + (items % t->local != 0);
-    if (groups > t->max_groups)
-        groups = t->max_groups;
-    size_t global = groups * t->local;
+    size_t global = clrelu__global_size(ctx, n / per_item + (n % per_item != 0));
     char what[96];
     snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn, name);
     CLRELU__CL_TRY(
@@ -349,12 +361,12 @@ out:
 }
 
 static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc *desc, int pass,
-                         size_t n, buf_arg *args, int n_bufs, cl_uint n_wait, const cl_event *wait,
-                         cl_event *done) {
+                         size_t n, clrelu__buf_arg *args, int n_bufs, cl_uint n_wait,
+                         const cl_event *wait, cl_event *done) {
     if (done)
         *done = NULL;
     clrelu__op op;
-    clrelu_status st = check_call(ctx, fn, desc, pass, &op, n_wait, wait);
+    clrelu_status st = clrelu__check_call(ctx, fn, desc, pass, &op, n_wait, wait);
     if (st != CLRELU_OK)
         return st;
     /* Backward from the mask: the second argument is the mask. */
@@ -377,7 +389,8 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
 clrelu_status clrelu_forward(clrelu_context *ctx, const clrelu_desc *desc, size_t n, cl_mem x,
                              size_t x_off, cl_mem y, size_t y_off, cl_uint n_wait,
                              const cl_event *wait, cl_event *done) {
-    buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, 0, 0}, {"y", "y_off", y, y_off, 1, 0, 0, 0}};
+    clrelu__buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, 0, 0},
+                              {"y", "y_off", y, y_off, 1, 0, 0, 0}};
     return run(ctx, "clrelu_forward", desc, CLRELU__PASS_FWD, n, args, 2, n_wait, wait, done);
 }
 
@@ -385,9 +398,9 @@ clrelu_status clrelu_forward_mask(clrelu_context *ctx, const clrelu_desc *desc, 
                                   size_t x_off, cl_mem y, size_t y_off, cl_mem mask,
                                   size_t mask_off, cl_uint n_wait, const cl_event *wait,
                                   cl_event *done) {
-    buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, 0, 0},
-                      {"y", "y_off", y, y_off, 1, 0, 0, 0},
-                      {"mask", "mask_off", mask, mask_off, 1, 1, 0, 0}};
+    clrelu__buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, 0, 0},
+                              {"y", "y_off", y, y_off, 1, 0, 0, 0},
+                              {"mask", "mask_off", mask, mask_off, 1, 1, 0, 0}};
     return run(ctx, "clrelu_forward_mask", desc, CLRELU__PASS_FWD_MASK, n, args, 3, n_wait, wait,
                done);
 }
@@ -395,8 +408,8 @@ clrelu_status clrelu_forward_mask(clrelu_context *ctx, const clrelu_desc *desc, 
 clrelu_status clrelu_backward(clrelu_context *ctx, const clrelu_desc *desc, size_t n, cl_mem dy,
                               size_t dy_off, cl_mem src, size_t src_off, cl_mem dx, size_t dx_off,
                               cl_uint n_wait, const cl_event *wait, cl_event *done) {
-    buf_arg args[] = {{"dy", "dy_off", dy, dy_off, 0, 0, 0, 0},
-                      {"src", "src_off", src, src_off, 0, 0, 0, 0},
-                      {"dx", "dx_off", dx, dx_off, 1, 0, 0, 0}};
+    clrelu__buf_arg args[] = {{"dy", "dy_off", dy, dy_off, 0, 0, 0, 0},
+                              {"src", "src_off", src, src_off, 0, 0, 0, 0},
+                              {"dx", "dx_off", dx, dx_off, 1, 0, 0, 0}};
     return run(ctx, "clrelu_backward", desc, CLRELU__PASS_BWD, n, args, 3, n_wait, wait, done);
 }

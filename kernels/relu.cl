@@ -488,3 +488,98 @@ __kernel void fwd_mask_w(const ulong n, __global const S *x, const ulong x_off, 
         mask[mask_word_off + w] = word;
     }
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Many tensors in one launch. A tensor is (buffer slot, offset, n); up to 8 distinct buffers
+ * per role are bound as arguments, and a table gives, per tensor t, 5 ulongs: the first
+ * chunk (VEC elements) it owns in the launch's chunk space, n, the offsets in the input and
+ * output buffers (backward: dy and dx; src uses the third slot's offset in entry 5), and the
+ * slots. A work-item finds its tensor by binary search and does one chunk, so vectors never
+ * straddle tensors.
+ * ------------------------------------------------------------------------------------------ */
+#define SLOT(p, s)                                                                                \
+    ((s) == 0   ? p##0                                                                            \
+     : (s) == 1 ? p##1                                                                            \
+     : (s) == 2 ? p##2                                                                            \
+     : (s) == 3 ? p##3                                                                            \
+     : (s) == 4 ? p##4                                                                            \
+     : (s) == 5 ? p##5                                                                            \
+     : (s) == 6 ? p##6                                                                            \
+                : p##7)
+#define BATCH_STRIDE 6
+#define BUFS(q, p)                                                                                \
+    q S *p##0, q S *p##1, q S *p##2, q S *p##3, q S *p##4, q S *p##5, q S *p##6, q S *p##7
+
+static inline uint batch_find(__global const ulong *table, uint count, ulong chunk) {
+    uint lo = 0, hi = count - 1;
+    while (lo < hi) {
+        const uint mid = (lo + hi + 1) / 2;
+        if (table[mid * BATCH_STRIDE] <= chunk)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* A work-item does BATCH_RUN consecutive chunks (one search, then walking forward): on CPU
+ * devices that amortises the search; GPUs use runs of 1 so neighbours stay coalesced. */
+#ifndef CLRELU_BATCH_RUN
+#define CLRELU_BATCH_RUN 1
+#endif
+
+#define BATCH_LOOP(BODY)                                                                          \
+    const ulong gid = get_global_id(0), stride = get_global_size(0);                              \
+    for (ulong base = gid * CLRELU_BATCH_RUN; base < chunks; base += stride * CLRELU_BATCH_RUN) { \
+        uint t = batch_find(table, count, base);                                                  \
+        ulong next = t + 1 < count ? table[(t + 1) * BATCH_STRIDE] : chunks;                      \
+        const ulong end = base + CLRELU_BATCH_RUN < chunks ? base + CLRELU_BATCH_RUN : chunks;     \
+        for (ulong ch = base; ch < end; ++ch) {                                                   \
+            while (ch >= next) {                                                                  \
+                ++t;                                                                              \
+                next = t + 1 < count ? table[(t + 1) * BATCH_STRIDE] : chunks;                    \
+            }                                                                                     \
+            __global const ulong *e = table + t * BATCH_STRIDE;                                   \
+            const ulong n = e[1], first = (ch - e[0]) * CLRELU_VEC;                               \
+            const uint slots = (uint)e[5];                                                        \
+            BODY                                                                                  \
+        }                                                                                         \
+    }
+
+__kernel void fwd_batch(const ulong chunks, const uint count, __global const ulong *table,
+                        BUFS(__global const, x), BUFS(__global, y), PARAMS) {
+    (void)ceil_pass;
+    BATCH_LOOP({
+        __global const S *xs = SLOT(x, slots & 7u) + e[2] + first;
+        __global S *ys = SLOT(y, (slots >> 8) & 7u) + e[3] + first;
+        if (first + CLRELU_VEC <= n) {
+            const LV xv = TO_LV(VLOAD(0, xs));
+            const LV ov = OLD_V(VLOAD, 0, ys);
+            VSTORE(FROM_LV(FWD_V(xv, ov)), 0, ys);
+        } else {
+            for (ulong k = 0; k < n - first; ++k)
+                ys[k] = FROM_L(fwd_lane(TO_L(xs[k]), OLD_S(ys, k), slope, ceil_out, alpha, beta));
+        }
+    })
+}
+
+__kernel void bwd_batch(const ulong chunks, const uint count, __global const ulong *table,
+                        BUFS(__global const, g), BUFS(__global const, s), BUFS(__global, d),
+                        PARAMS) {
+    (void)ceil_out;
+    BATCH_LOOP({
+        __global const S *gs = SLOT(g, slots & 7u) + e[2] + first;
+        __global S *ds = SLOT(d, (slots >> 8) & 7u) + e[3] + first;
+        __global const S *ss = SLOT(s, (slots >> 16) & 7u) + e[4] + first;
+        if (first + CLRELU_VEC <= n) {
+            const LV gv = TO_LV(VLOAD(0, gs));
+            const LV sv = TO_LV(VLOAD(0, ss));
+            const LV ov = OLD_V(VLOAD, 0, ds);
+            VSTORE(FROM_LV(GRAD_V(PASS_MASK_OF(sv), gv, ov)), 0, ds);
+        } else {
+            for (ulong k = 0; k < n - first; ++k)
+                ds[k] = FROM_L(grad_lane(pass_lane(TO_L(ss[k]), ceil_pass), TO_L(gs[k]),
+                                         OLD_S(ds, k), slope, alpha, beta));
+        }
+    })
+}

@@ -272,6 +272,33 @@ CLRELU_API clrelu_status clrelu_backward(clrelu_context *ctx, const clrelu_desc 
                                          cl_mem dx, size_t dx_off, cl_uint n_wait,
                                          const cl_event *wait, cl_event *done);
 
+/* One tensor of a batch: n elements of a buffer from element offset off. */
+typedef struct clrelu_tensor {
+    cl_mem mem;
+    size_t off;
+    size_t n;
+} clrelu_tensor;
+
+/* The forward op on count tensors: y[i] = f(x[i]), with x[i].n == y[i].n; many small
+ * activations for the cost of few launches. Tensors are grouped in order so that each launch
+ * binds at most 8 distinct x buffers and 8 distinct y buffers (tensors in a shared buffer,
+ * as a framework's arena gives, share a launch: 100 tensors of one buffer are one launch).
+ * Every launch waits for the wait list; *done (if not NULL) completes when all have. Each
+ * tensor is checked as clrelu_forward checks its buffers, and no output may overlap another
+ * tensor's arrays (except its own x, in place). desc->grad_from and masks do not apply. */
+CLRELU_API clrelu_status clrelu_forward_batch(clrelu_context *ctx, const clrelu_desc *desc,
+                                              size_t count, const clrelu_tensor *x,
+                                              const clrelu_tensor *y, cl_uint n_wait,
+                                              const cl_event *wait, cl_event *done);
+
+/* The backward op on count tensors: dx[i] = f'(src[i]) * dy[i], src being x or y as
+ * desc->grad_from says (not the mask). Grouping, events and checks as clrelu_forward_batch. */
+CLRELU_API clrelu_status clrelu_backward_batch(clrelu_context *ctx, const clrelu_desc *desc,
+                                               size_t count, const clrelu_tensor *dy,
+                                               const clrelu_tensor *src, const clrelu_tensor *dx,
+                                               cl_uint n_wait, const cl_event *wait,
+                                               cl_event *done);
+
 /* The forward op on host arrays, synchronously: on the CPU path, or, when
  * clrelu_context_set_host_path chose CLRELU_HOST_PATH_DEVICE, on ctx's device (write, run,
  * read, through buffers the context keeps for reuse). y may equal x (in place); other

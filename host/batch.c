@@ -1,0 +1,248 @@
+/* Many tensors for the cost of few launches: every tensor is checked as a single call checks
+ * its buffers, then the tensors are grouped in order so that each launch binds at most
+ * BATCH_SLOTS distinct buffers per role, and each launch gets a small table (a buffer made
+ * with CL_MEM_COPY_HOST_PTR, so no extra enqueue) that maps its chunks of work to tensors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define BATCH_SLOTS  8 /* buffers per role bound to one launch (kernels/relu.cl's SLOT) */
+#define BATCH_STRIDE 6 /* ulongs per tensor in the table (kernels/relu.cl) */
+
+/* The roles of a batch: 0 = x or dy, 1 = y or dx (written), 2 = src (backward only). */
+typedef struct roles {
+    const clrelu_tensor *t[3];
+    const char *name[3];
+    int n_roles;
+} roles;
+
+/* Checks every tensor's buffers, and that no output overlaps any array of another tensor or,
+ * except exactly (in place), of its own. */
+static clrelu_status check_tensors(clrelu_context *ctx, const char *fn, const clrelu__op *op,
+                                   size_t count, const roles *r, clrelu__buf_arg *args) {
+    for (size_t i = 0; i < count; ++i) {
+        for (int k = 0; k < r->n_roles; ++k) {
+            if (r->t[k][i].n != r->t[0][i].n)
+                return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                                    "%s: %s[%zu].n = %zu but %s[%zu].n = %zu (one tensor's arrays "
+                                    "have one size)",
+                                    fn, r->name[k], i, r->t[k][i].n, r->name[0], i, r->t[0][i].n);
+            clrelu__buf_arg *a = &args[i * 3 + (size_t)k];
+            char name[48], off_name[56];
+            snprintf(name, sizeof name, "%s[%zu].mem", r->name[k], i);
+            snprintf(off_name, sizeof off_name, "%s[%zu].off", r->name[k], i);
+            *a = (clrelu__buf_arg){name, off_name, r->t[k][i].mem, r->t[k][i].off, k == 1, 0, 0, 0};
+            clrelu_status st = clrelu__check_buffer(ctx, fn, r->t[k][i].n, op->elsize, a);
+            a->name = r->name[k]; /* the local strings die here; messages below rebuild them */
+            a->off_name = NULL;
+            if (st != CLRELU_OK)
+                return st;
+        }
+    }
+    for (size_t i = 0; i < count; ++i) {
+        const clrelu__buf_arg *out = &args[i * 3 + 1];
+        if (r->t[1][i].n == 0)
+            continue;
+        for (size_t j = 0; j < count; ++j) {
+            for (int k = 0; k < r->n_roles; ++k) {
+                const clrelu__buf_arg *other = &args[j * 3 + (size_t)k];
+                if ((i == j && k == 1) || r->t[k][j].n == 0 || other->mem != out->mem)
+                    continue;
+                int same = out->begin == other->begin && out->end == other->end;
+                int disjoint = out->begin >= other->end || other->begin >= out->end;
+                if (disjoint || (i == j && same))
+                    continue;
+                return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                                    "%s: %s[%zu] (bytes [%zu, %zu)) overlaps %s[%zu] (bytes [%zu, "
+                                    "%zu)) in the same buffer; tensors of a batch run at once, "
+                                    "so only a tensor's own input may share its output's bytes",
+                                    fn, r->name[1], i, out->begin, out->end, r->name[k], j,
+                                    other->begin, other->end);
+            }
+        }
+    }
+    return CLRELU_OK;
+}
+
+/* The slot of mem among a launch's buffers of one role, adding it if there is room. */
+static int slot_of(cl_mem *slots, int *used, cl_mem mem) {
+    for (int s = 0; s < *used; ++s)
+        if (slots[s] == mem)
+            return s;
+    if (*used == BATCH_SLOTS)
+        return -1;
+    slots[*used] = mem;
+    return (*used)++;
+}
+
+typedef struct launch {
+    cl_mem slots[3][BATCH_SLOTS];
+    int used[3];
+    cl_ulong *table;
+    cl_uint count;
+    cl_ulong chunks;
+} launch;
+
+/* Enqueues one launch of the batch kernel. */
+static clrelu_status enqueue(clrelu_context *ctx, const char *fn, const clrelu__op *op,
+                             unsigned vec, const roles *r, launch *l, cl_uint n_wait,
+                             const cl_event *wait, cl_event *ev) {
+    clrelu_status st = CLRELU_OK;
+    char options[160];
+    clrelu__program_options(ctx, op, vec, options, sizeof options);
+    cl_kernel k = NULL;
+    st = clrelu__get_kernel(ctx, fn, options, r->n_roles == 2 ? "fwd_batch" : "bwd_batch", &k);
+    if (st != CLRELU_OK)
+        return st;
+    cl_int err = CL_SUCCESS;
+    cl_mem table =
+        clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                       (size_t)l->count * BATCH_STRIDE * sizeof(cl_ulong), l->table, &err);
+    CLRELU__CL_TRY(ctx, st, out, "clCreateBuffer(batch table)", err);
+    cl_uint arg = 0;
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(chunks)",
+                   clSetKernelArg(k, arg++, sizeof l->chunks, &l->chunks));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(count)",
+                   clSetKernelArg(k, arg++, sizeof l->count, &l->count));
+    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(table)",
+                   clSetKernelArg(k, arg++, sizeof table, &table));
+    /* The kernel's roles in argument order: x, y (forward); dy, src, dx (backward). */
+    static const int fwd_order[] = {0, 1}, bwd_order[] = {0, 2, 1};
+    const int *order = r->n_roles == 2 ? fwd_order : bwd_order;
+    for (int o = 0; o < r->n_roles; ++o) {
+        int role = order[o];
+        for (int s = 0; s < BATCH_SLOTS; ++s) {
+            /* Unused slots repeat the first buffer: any valid cl_mem will do. */
+            cl_mem m = s < l->used[role] ? l->slots[role][s] : l->slots[role][0];
+            CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(buffer)",
+                           clSetKernelArg(k, arg++, sizeof m, &m));
+        }
+    }
+    if ((st = clrelu__set_op_args(ctx, k, arg, op)) != CLRELU_OK)
+        goto out;
+    const size_t run = ctx->tuning.batch_run;
+    size_t global = clrelu__global_size(ctx, (size_t)(l->chunks / run + (l->chunks % run != 0)));
+    char what[96];
+    snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn,
+             r->n_roles == 2 ? "fwd_batch" : "bwd_batch");
+    CLRELU__CL_TRY(ctx, st, out, what,
+                   clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &ctx->tuning.local,
+                                          n_wait, wait, ev));
+out:
+    if (table)
+        clReleaseMemObject(table); /* the launch keeps it alive until it has run */
+    return st;
+}
+
+static clrelu_status run_batch(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
+                               int pass, size_t count, const roles *r, cl_uint n_wait,
+                               const cl_event *wait, cl_event *done) {
+    if (done)
+        *done = NULL;
+    clrelu__op op;
+    clrelu_status st = clrelu__check_call(ctx, fn, desc, pass, &op, n_wait, wait);
+    if (st != CLRELU_OK)
+        return st;
+    if (op.pass == CLRELU__PASS_BWD_MASK)
+        return clrelu__fail(ctx, CLRELU_ERROR_UNSUPPORTED,
+                            "%s: desc->grad_from = CLRELU_GRAD_FROM_MASK is not supported in a "
+                            "batch (use x or y, or clrelu_backward per tensor)",
+                            fn);
+    for (int k = 0; k < r->n_roles; ++k)
+        if (count > 0 && !r->t[k])
+            return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                                r->name[k]);
+    if (count > SIZE_MAX / (3 * sizeof(clrelu__buf_arg)) || count > 0xffffffffu / 2)
+        return clrelu__fail(ctx, CLRELU_ERROR_SIZE_OVERFLOW, "%s: count = %zu is too large", fn,
+                            count);
+    clrelu__buf_arg *args = calloc(count ? count * 3 : 1, sizeof *args);
+    cl_ulong *table = calloc(count ? count * BATCH_STRIDE : 1, sizeof *table);
+    cl_event *events = calloc(count ? count : 1, sizeof *events);
+    if (!args || !table || !events) {
+        free(args);
+        free(table);
+        free(events);
+        return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
+    }
+    st = check_tensors(ctx, fn, &op, count, r, args);
+    const unsigned vec = clrelu__vector_width(ctx, op.elsize);
+    cl_uint n_events = 0;
+    pthread_mutex_lock(&ctx->lock);
+    launch l;
+    memset(&l, 0, sizeof l);
+    l.table = table;
+    for (size_t i = 0; st == CLRELU_OK && i <= count; ++i) {
+        int slot[3] = {0, 0, 0}, fits = i < count;
+        if (i < count && r->t[0][i].n == 0)
+            continue;
+        /* Would tensor i fit this launch's slots? Try on a copy. */
+        launch trial = l;
+        for (int k = 0; fits && k < r->n_roles; ++k)
+            fits = (slot[k] = slot_of(trial.slots[k], &trial.used[k], r->t[k][i].mem)) >= 0;
+        if (!fits && l.count > 0) {
+            st = enqueue(ctx, fn, &op, vec, r, &l, n_wait, wait, &events[n_events]);
+            if (st != CLRELU_OK)
+                break;
+            n_events++;
+            memset(&l, 0, sizeof l);
+            l.table = table; /* the table's contents were copied into the launch's buffer */
+            if (i < count)
+                --i; /* retry tensor i in a fresh launch */
+            continue;
+        }
+        if (i == count)
+            break;
+        l = trial;
+        const size_t n = r->t[0][i].n;
+        cl_ulong *e = &l.table[(size_t)l.count * BATCH_STRIDE];
+        e[0] = l.chunks;
+        e[1] = n;
+        e[2] = r->t[0][i].off;
+        e[3] = r->t[1][i].off;
+        e[4] = r->n_roles == 3 ? r->t[2][i].off : 0;
+        e[5] = (cl_ulong)slot[0] | (cl_ulong)slot[1] << 8 | (cl_ulong)slot[2] << 16;
+        l.count++;
+        l.chunks += n / vec + (n % vec != 0);
+    }
+    /* The caller's event: the one launch, or a marker after all of them (or after the wait list
+     * when nothing needed a launch). */
+    if (st == CLRELU_OK && done) {
+        if (n_events == 1) {
+            *done = events[0];
+            events[0] = NULL;
+        } else {
+            CLRELU__CL_TRY(ctx, st, out, "clEnqueueMarkerWithWaitList",
+                           n_events
+                               ? clEnqueueMarkerWithWaitList(ctx->queue, n_events, events, done)
+                               : clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));
+        }
+    }
+out:
+    for (cl_uint i = 0; i < n_events; ++i)
+        if (events[i])
+            clReleaseEvent(events[i]);
+    pthread_mutex_unlock(&ctx->lock);
+    free(args);
+    free(table);
+    free(events);
+    return st;
+}
+
+clrelu_status clrelu_forward_batch(clrelu_context *ctx, const clrelu_desc *desc, size_t count,
+                                   const clrelu_tensor *x, const clrelu_tensor *y, cl_uint n_wait,
+                                   const cl_event *wait, cl_event *done) {
+    roles r = {{x, y, NULL}, {"x", "y", NULL}, 2};
+    return run_batch(ctx, "clrelu_forward_batch", desc, CLRELU__PASS_FWD, count, &r, n_wait, wait,
+                     done);
+}
+
+clrelu_status clrelu_backward_batch(clrelu_context *ctx, const clrelu_desc *desc, size_t count,
+                                    const clrelu_tensor *dy, const clrelu_tensor *src,
+                                    const clrelu_tensor *dx, cl_uint n_wait, const cl_event *wait,
+                                    cl_event *done) {
+    roles r = {{dy, dx, src}, {"dy", "dx", "src"}, 3};
+    return run_batch(ctx, "clrelu_backward_batch", desc, CLRELU__PASS_BWD, count, &r, n_wait, wait,
+                     done);
+}
