@@ -90,7 +90,7 @@ static clrelu_status enqueue(clrelu_context *ctx, const char *fn, const clrelu__
                              unsigned vec, const roles *r, launch *l, cl_uint n_wait,
                              const cl_event *wait, cl_event *ev) {
     clrelu_status st = CLRELU_OK;
-    char options[160];
+    char options[256];
     clrelu__program_options(ctx, op, vec, options, sizeof options);
     cl_kernel k = NULL;
     st = clrelu__get_kernel(ctx, fn, options, r->n_roles == 2 ? "fwd_batch" : "bwd_batch", &k);
@@ -120,7 +120,7 @@ static clrelu_status enqueue(clrelu_context *ctx, const char *fn, const clrelu__
                            clSetKernelArg(k, arg++, sizeof m, &m));
         }
     }
-    if ((st = clrelu__set_op_args(ctx, k, arg, op)) != CLRELU_OK)
+    if ((st = clrelu__set_op_args(ctx, k, arg, op, 0)) != CLRELU_OK)
         goto out;
     const size_t run = ctx->tuning.batch_run;
     size_t global = clrelu__global_size(ctx, (size_t)(l->chunks / run + (l->chunks % run != 0)));

@@ -405,6 +405,8 @@ void clrelu_context_release(clrelu_context *ctx) {
     if (!ctx)
         return;
     clrelu__programs_release(ctx);
+    if (ctx->scratch_event)
+        clReleaseEvent(ctx->scratch_event);
     clrelu__pool_release(ctx);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);

@@ -11,8 +11,10 @@
 
 #define CLRELU__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CLRELU__MAX_KERNELS  8
-#define CLRELU__POOL_SLOTS   3
+#define CLRELU__POOL_SLOTS   4 /* 0-2: host round trips; 3: dbias partial sums */
 #define CLRELU__ERROR_LEN    2048
+/* Rows per block of the dbias sums: part of the result\'s definition (clrelu.h). */
+#define CLRELU__BIAS_BLOCK 256
 
 #if defined(__GNUC__) || defined(__clang__)
 #define CLRELU__PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -61,6 +63,7 @@ struct clrelu_context {
     clrelu__tuning tuning;
     clrelu__program *programs;
     clrelu__pool pool;
+    cl_event scratch_event; /* the last use of pool slot 3 (dbias sums), for the next to wait on */
     clrelu_host_path host_path;
     const clrelu__cpu_kernels *cpu;
     char error[CLRELU__ERROR_LEN];
@@ -163,13 +166,14 @@ clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n
 clrelu_status clrelu__check_overlap(clrelu_context *ctx, const char *fn, size_t n,
                                     const clrelu__buf_arg *out, const clrelu__buf_arg *in);
 /* Elements per vector for elsize on ctx's device; the program options for op with it; the
- * kernel arguments every kernel ends with (slope, ceilings, alpha, beta) from arg on; the
+ * kernel arguments every kernel ends with (slope, ceilings, alpha, beta) from arg on (the
+ * ceilings in the compute domain when compute_domain, as the bias kernels need); the
  * global size for items work-items' worth of work. */
 unsigned clrelu__vector_width(const clrelu_context *ctx, size_t elsize);
 void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, unsigned vec,
                              char *options, size_t len);
 clrelu_status clrelu__set_op_args(clrelu_context *ctx, cl_kernel k, cl_uint arg,
-                                  const clrelu__op *op);
+                                  const clrelu__op *op, int compute_domain);
 size_t clrelu__global_size(const clrelu_context *ctx, size_t items);
 
 /* CLRELU_ERROR_UNSUPPORTED where ctx's device cannot run op (f64 without cl_khr_fp64). */

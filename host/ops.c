@@ -257,17 +257,18 @@ void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, un
                              char *options, size_t len) {
     snprintf(options, len,
              "-cl-std=CL1.2 -DCLRELU_STORAGE=%d -DCLRELU_OP=%d -DCLRELU_BLEND=%d -DCLRELU_VEC=%u "
-             "-DCLRELU_LOCAL=%zu -DCLRELU_BATCH_RUN=%u%s",
+             "-DCLRELU_LOCAL=%zu -DCLRELU_BATCH_RUN=%u -DCLRELU_BIAS_BLOCK=%d%s",
              op->dtype, op->op, op->blend, vec, ctx->tuning.local, ctx->tuning.batch_run,
-             op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
+             CLRELU__BIAS_BLOCK, op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
 }
 
 clrelu_status clrelu__set_op_args(clrelu_context *ctx, cl_kernel k, cl_uint arg,
-                                  const clrelu__op *op) {
+                                  const clrelu__op *op, int compute_domain) {
     clrelu_status st = CLRELU_OK;
     /* The ceilings in the kernel's domain: kernels/relu.cl's BITS16 is the same condition. */
     const clrelu__params *pr = &op->params;
-    const int bits16 = (op->dtype == CLRELU_DTYPE_F16 || op->dtype == CLRELU_DTYPE_BF16) &&
+    const int bits16 = !compute_domain &&
+                       (op->dtype == CLRELU_DTYPE_F16 || op->dtype == CLRELU_DTYPE_BF16) &&
                        op->blend == CR_PLAIN && op->op != CR_LEAKY;
     cl_ulong ceil_out = bits16                          ? pr->ceil_out16
                         : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_out64
@@ -326,7 +327,7 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
     int aligned = ctx->base_align_bits / 8 >= vec * op->elsize;
     for (int i = 0; i < n_bufs; ++i) /* (a mask's word offset does not matter) */
         aligned = aligned && (offs[i] % vec == 0 || (op->pass == CLRELU__PASS_BWD_MASK && i == 1));
-    char name[48], options[160];
+    char name[48], options[256];
     snprintf(name, sizeof name, "%s%s", base, tiled ? "" : by_word ? "_w" : aligned ? "_a" : "_u");
     clrelu__program_options(ctx, op, vec, options, sizeof options);
     cl_kernel k = NULL;
@@ -344,7 +345,7 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
         CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(offset)",
                        clSetKernelArg(k, arg++, sizeof off64[i], &off64[i]));
     }
-    if ((st = clrelu__set_op_args(ctx, k, arg, op)) != CLRELU_OK)
+    if ((st = clrelu__set_op_args(ctx, k, arg, op, 0)) != CLRELU_OK)
         return st;
 
     /* One work-item per whole vector, the tail looping inside the kernel, capped: beyond the

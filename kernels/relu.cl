@@ -58,6 +58,16 @@
 #define BITS16 0
 #endif
 
+/* Scalar floats of each domain, for the bias sums. */
+typedef float float32_t;
+#define AS_F32(u) as_float(u)
+#define AS_U32(f) as_uint(f)
+#if CLRELU_WITH_F64
+typedef double float64_t;
+#define AS_F64(u) as_double(u)
+#define AS_U64(f) as_ulong(f)
+#endif
+
 #define CB CLRELU_CAT(cr_u, DOM)
 #define FWD CLRELU_CAT(cr_fwd, DOM)
 #define PASS CLRELU_CAT(cr_pass, DOM)
@@ -193,6 +203,10 @@ static inline DIV pass_v(DV x, CB c) {
     return nan_v(x) | gt0_v(x);
 #endif
 }
+static inline DV add_v(DV x, DV b) { /* cr_add32 / cr_add64 */
+    DFV r = AS_DFV(x) + AS_DFV(b);
+    return select(select(canon_v(AS_DV(r)), b, nan_v(b)), x, nan_v(x));
+}
 static inline DV grad_v(DIV pass, DV dy, float slope) {
 #if CLRELU_OP == CR_LEAKY
     DV other = mul_v(slope, dy);
@@ -218,6 +232,51 @@ static inline DV blend_v(DV t, DV old, float alpha, float beta) {
     return select(canon_v(AS_DV(r)), t, nan_v(t));
 #endif
 }
+
+/* The storage <-> compute-domain conversions of whole vectors: the scalar ones of relu_math.h
+ * written for uintN (the tests hold them to the same bits). CV_DEC / CV_ENC are identities for
+ * f32 and f64. */
+#if CLRELU_STORAGE == 1
+static inline UV dec_v(SV h16) { /* cr_f16_to_f32 */
+    const UV h = CONVERT_UV(h16);
+    const UV s = (h & 0x8000u) << 16;
+    const UV e = (h >> 10) & 0x1fu;
+    const UV m = h & 0x3ffu;
+    const UV normal = ((e + 112u) << 23) | (m << 13);
+    const UV special = (UV)CR_INF32 | (m << 13);
+    const UV sub = AS_UV(CONVERT_FV(m) * 5.9604644775390625e-08f);
+    return s | select(select(normal, special, e == 31u), sub, e == 0u);
+}
+static inline SV enc_v(UV f) { /* cr_f32_to_f16 */
+    const UV s = (f >> 16) & 0x8000u;
+    const UV a = f & CR_ABS32;
+    const UV r = a - 0x38000000u;
+    const UV normal = (r + 0xfffu + ((r >> 13) & 1u)) >> 13;
+    const UV subnormal = AS_UV(AS_FV(a) + 0.5f) - 0x3f000000u;
+    const UV payload = (a >> 13) & 0x3ffu;
+    const UV nan = (UV)0x7c00u | payload | select((UV)0u, (UV)0x200u, payload == 0u);
+    const UV finite = select(subnormal, normal, a >= 0x38800000u);
+    const UV big = select((UV)0x7c00u, nan, a > CR_INF32);
+    return CONVERT_SV(s | select(finite, big, a >= 0x477ff000u));
+}
+#elif CLRELU_STORAGE == 2
+static inline UV dec_v(SV h16) { /* cr_bf16_to_f32 */
+    return CONVERT_UV(h16) << 16;
+}
+static inline SV enc_v(UV f) { /* cr_f32_to_bf16 */
+    const UV rounded = (f + 0x7fffu + ((f >> 16) & 1u)) >> 16;
+    const UV top = f >> 16;
+    const UV nan = top | select((UV)0u, (UV)0x40u, (top & 0x7fu) == 0u);
+    return CONVERT_SV(select(rounded, nan, (f & CR_ABS32) > CR_INF32));
+}
+#endif
+#if CLRELU_STORAGE == 1 || CLRELU_STORAGE == 2
+#define CV_DEC(v) dec_v(v)
+#define CV_ENC(v) enc_v(v)
+#else
+#define CV_DEC(v) (v)
+#define CV_ENC(v) (v)
+#endif
 
 #if BITS16
 /* cr_fwd16 / cr_pass16 on ushortN, with intN masks (the stored bits widened to uintN). */
@@ -256,47 +315,8 @@ static inline IV pass16_v(UV h, uint c_pass) {
 #define LV DV
 #define TO_L(s) DEC(s)
 #define FROM_L(c) ENC(c)
-#if CLRELU_STORAGE == 1
-static inline UV dec_v(SV h16) { /* cr_f16_to_f32 */
-    const UV h = CONVERT_UV(h16);
-    const UV s = (h & 0x8000u) << 16;
-    const UV e = (h >> 10) & 0x1fu;
-    const UV m = h & 0x3ffu;
-    const UV normal = ((e + 112u) << 23) | (m << 13);
-    const UV special = (UV)CR_INF32 | (m << 13);
-    const UV sub = AS_UV(CONVERT_FV(m) * 5.9604644775390625e-08f);
-    return s | select(select(normal, special, e == 31u), sub, e == 0u);
-}
-static inline SV enc_v(UV f) { /* cr_f32_to_f16 */
-    const UV s = (f >> 16) & 0x8000u;
-    const UV a = f & CR_ABS32;
-    const UV r = a - 0x38000000u;
-    const UV normal = (r + 0xfffu + ((r >> 13) & 1u)) >> 13;
-    const UV subnormal = AS_UV(AS_FV(a) + 0.5f) - 0x3f000000u;
-    const UV payload = (a >> 13) & 0x3ffu;
-    const UV nan = (UV)0x7c00u | payload | select((UV)0u, (UV)0x200u, payload == 0u);
-    const UV finite = select(subnormal, normal, a >= 0x38800000u);
-    const UV big = select((UV)0x7c00u, nan, a > CR_INF32);
-    return CONVERT_SV(s | select(finite, big, a >= 0x477ff000u));
-}
-#define TO_LV(v) dec_v(v)
-#define FROM_LV(v) enc_v(v)
-#elif CLRELU_STORAGE == 2
-static inline UV dec_v(SV h16) { /* cr_bf16_to_f32 */
-    return CONVERT_UV(h16) << 16;
-}
-static inline SV enc_v(UV f) { /* cr_f32_to_bf16 */
-    const UV rounded = (f + 0x7fffu + ((f >> 16) & 1u)) >> 16;
-    const UV top = f >> 16;
-    const UV nan = top | select((UV)0u, (UV)0x40u, (top & 0x7fu) == 0u);
-    return CONVERT_SV(select(rounded, nan, (f & CR_ABS32) > CR_INF32));
-}
-#define TO_LV(v) dec_v(v)
-#define FROM_LV(v) enc_v(v)
-#else
-#define TO_LV(v) (v)
-#define FROM_LV(v) (v)
-#endif
+#define TO_LV(v) CV_DEC(v)
+#define FROM_LV(v) CV_ENC(v)
 #define FWD_V(x, old) blend_v(fwd_v(x, slope, (CB)ceil_out), old, alpha, beta)
 #define PASS_V(x) D_PASS_MASK(pass_v(x, (CB)ceil_pass))
 #define GRAD_V(pass, dy, old) blend_v(grad_v(pass, dy, slope), old, alpha, beta)

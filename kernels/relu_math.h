@@ -109,6 +109,13 @@ CR_FN cr_u32 cr_mul32(float s, cr_u32 b) {
     return cr_canon32(CR_U32(r));
 }
 
+/* x + b for the bias epilogue: one rounding; a NaN x passes with its bits, else a NaN b, and a
+ * NaN the addition creates (inf - inf) is canonical. */
+CR_FN cr_u32 cr_add32(cr_u32 x, cr_u32 b) {
+    float r = CR_F32(x) + CR_F32(b);
+    return cr_sel32(cr_nan32(x), x, cr_sel32(cr_nan32(b), b, cr_canon32(CR_U32(r))));
+}
+
 /* f(x). c: the ceiling's bits, positive and finite. */
 CR_FN cr_u32 cr_fwd32(int op, cr_u32 x, float slope, cr_u32 c) {
     cr_u32 pos = op == CR_CLIPPED ? cr_sel32(x < c, x, c) : x;
@@ -251,6 +258,11 @@ CR_FN cr_u64 cr_canon64(cr_u64 b) {
 CR_FN cr_u64 cr_mul64(float s, cr_u64 b) {
     double r = (double)s * CR_F64(b);
     return cr_canon64(CR_U64(r));
+}
+
+CR_FN cr_u64 cr_add64(cr_u64 x, cr_u64 b) {
+    double r = CR_F64(x) + CR_F64(b);
+    return cr_sel64(cr_nan64(x), x, cr_sel64(cr_nan64(b), b, cr_canon64(CR_U64(r))));
 }
 
 CR_FN cr_u64 cr_fwd64(int op, cr_u64 x, float slope, cr_u64 c) {

@@ -272,6 +272,48 @@ CLRELU_API clrelu_status clrelu_backward(clrelu_context *ctx, const clrelu_desc 
                                          cl_mem dx, size_t dx_off, cl_uint n_wait,
                                          const cl_event *wait, cl_event *done);
 
+/* The bias epilogue of a dense layer: y[r][c] = f(x[r][c] + bias[c]) for r < rows, c < cols,
+ * blended as desc says, on row-major matrices: row r of x starts at element x_off + r * x_pitch
+ * (x_pitch >= cols; it may be larger, as a GEMM with a leading dimension leaves it), likewise y;
+ * bias holds cols elements from bias_off. x + bias is computed in the compute type (f32, f64
+ * for f64) and rounded once there; a NaN x passes with its bits, else a NaN bias, and inf -
+ * inf gives the canonical NaN; then the table applies to that sum. y may be x (the same offset
+ * and pitch); other overlaps are refused. Events and checks as clrelu_forward; masks do not
+ * apply. */
+CLRELU_API clrelu_status clrelu_bias_forward(clrelu_context *ctx, const clrelu_desc *desc,
+                                             size_t rows, size_t cols, cl_mem x, size_t x_off,
+                                             size_t x_pitch, cl_mem bias, size_t bias_off, cl_mem y,
+                                             size_t y_off, size_t y_pitch, cl_uint n_wait,
+                                             const cl_event *wait, cl_event *done);
+
+/* Its backward: dx[r][c] = f'(s[r][c]) * dy[r][c], blended, where s is x + bias (desc->grad_from
+ * = CLRELU_GRAD_FROM_X: src is x and bias is read) or y (CLRELU_GRAD_FROM_Y: src is y; bias may
+ * be NULL). When dbias is not NULL it also gets dbias[c] = alpha * S[c] + beta * dbias[c],
+ * where S[c] sums the unblended gradient g[r][c] over the rows in the compute type in a fixed
+ * order: each block of 256 rows in row order, then the blocks in order (so every device and
+ * the CPU path give the same bits); each product and sum is rounded, a NaN result is the
+ * canonical NaN. dx may be dy or src (the same offset and pitch). A second, small kernel adds
+ * the blocks; its scratch space is the context's. */
+CLRELU_API clrelu_status clrelu_bias_backward(clrelu_context *ctx, const clrelu_desc *desc,
+                                              size_t rows, size_t cols, cl_mem dy, size_t dy_off,
+                                              size_t dy_pitch, cl_mem src, size_t src_off,
+                                              size_t src_pitch, cl_mem bias, size_t bias_off,
+                                              cl_mem dx, size_t dx_off, size_t dx_pitch,
+                                              cl_mem dbias, size_t dbias_off, cl_uint n_wait,
+                                              const cl_event *wait, cl_event *done);
+
+/* The bias epilogue on host arrays, on the CPU path (whatever the host path is set to); pitches
+ * as above, in elements. */
+CLRELU_API clrelu_status clrelu_bias_forward_host(clrelu_context *ctx, const clrelu_desc *desc,
+                                                  size_t rows, size_t cols, const void *x,
+                                                  size_t x_pitch, const void *bias, void *y,
+                                                  size_t y_pitch);
+CLRELU_API clrelu_status clrelu_bias_backward_host(clrelu_context *ctx, const clrelu_desc *desc,
+                                                   size_t rows, size_t cols, const void *dy,
+                                                   size_t dy_pitch, const void *src,
+                                                   size_t src_pitch, const void *bias, void *dx,
+                                                   size_t dx_pitch, void *dbias);
+
 /* One tensor of a batch: n elements of a buffer from element offset off. */
 typedef struct clrelu_tensor {
     cl_mem mem;

@@ -2,6 +2,7 @@
 #include "kit.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------------------------------
@@ -295,6 +296,131 @@ void kit_reference(const kit_op *op, const clrelu_desc *d, size_t n, const void 
         }
         store_bits(dt, out, i, r);
     }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The bias epilogue
+ * ------------------------------------------------------------------------------------------ */
+
+static double value_of(clrelu_dtype dt, uint64_t b) {
+    return is_f64(dt) ? value64(b) : (double)value32(dt, b);
+}
+
+/* x + b: a NaN x passes with its bits, else a NaN b; otherwise one rounding in the compute
+ * type (a NaN from inf - inf is computed, so canonical when stored). */
+static val bias_sum(clrelu_dtype dt, uint64_t xb, uint64_t bb) {
+    double x = value_of(dt, xb), b = value_of(dt, bb);
+    if (isnan(x))
+        return passed(xb);
+    if (isnan(b))
+        return passed(bb);
+    if (is_f64(dt))
+        return computed(x + b);
+    float r = (float)x + (float)b;
+    return computed(r);
+}
+
+/* f(s) for a value that may be passed or computed. */
+static val ref_forward_val(clrelu_dtype dt, const clrelu_desc *d, val s) {
+    if (val_isnan(dt, s))
+        return s;
+    double v = val_num(dt, s);
+    if (v > 0) {
+        if (d->op == CLRELU_OP_CLIPPED_RELU && v >= (double)d->ceiling)
+            return computed((double)d->ceiling);
+        return s;
+    }
+    if (d->op == CLRELU_OP_LEAKY_RELU)
+        return times(dt, d->negative_slope, v);
+    return computed(0.0);
+}
+
+static int ref_pass_val(clrelu_dtype dt, const clrelu_desc *d, val s, int from_y) {
+    double v = val_isnan(dt, s) ? NAN : val_num(dt, s);
+    double c = from_y ? stored_ceiling(dt, d->ceiling) : (double)d->ceiling;
+    switch (d->op) {
+    case CLRELU_OP_RELU:
+        return isnan(v) || v > 0;
+    case CLRELU_OP_LEAKY_RELU:
+        return v > 0;
+    case CLRELU_OP_CLIPPED_RELU:
+        return isnan(v) || (v > 0 && v < c);
+    }
+    return 0;
+}
+
+void kit_bias_forward(const clrelu_desc *d, size_t rows, size_t cols, const void *x, size_t x_pitch,
+                      const void *bias, void *y, size_t y_pitch) {
+    clrelu_dtype dt = d->dtype;
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t c = 0; c < cols; ++c) {
+            val s = bias_sum(dt, load_bits(dt, x, r * x_pitch + c), load_bits(dt, bias, c));
+            uint64_t old = d->beta != 0.0f ? load_bits(dt, y, r * y_pitch + c) : 0;
+            store_bits(dt, y, r * y_pitch + c, blend(dt, d, ref_forward_val(dt, d, s), old));
+        }
+    }
+}
+
+void kit_bias_backward(const clrelu_desc *d, size_t rows, size_t cols, const void *dy,
+                       size_t dy_pitch, const void *src, size_t src_pitch, const void *bias,
+                       void *dx, size_t dx_pitch, void *dbias) {
+    clrelu_dtype dt = d->dtype;
+    int from_y = d->grad_from == CLRELU_GRAD_FROM_Y;
+    /* Column sums of the unblended gradient: blocks of 256 rows in row order, then the blocks
+     * in order, in the compute type. */
+    double *total = calloc(cols ? cols : 1, sizeof *total);
+    double *block = calloc(cols ? cols : 1, sizeof *block);
+    for (size_t b0 = 0; b0 < rows; b0 += 256) {
+        size_t b1 = b0 + 256 < rows ? b0 + 256 : rows;
+        for (size_t c = 0; c < cols; ++c)
+            block[c] = 0.0;
+        for (size_t r = b0; r < b1; ++r) {
+            for (size_t c = 0; c < cols; ++c) {
+                uint64_t sb = load_bits(dt, src, r * src_pitch + c);
+                val s = from_y ? passed(sb) : bias_sum(dt, sb, load_bits(dt, bias, c));
+                val g = ref_grad(dt, d, ref_pass_val(dt, d, s, from_y),
+                                 load_bits(dt, dy, r * dy_pitch + c));
+                uint64_t old = d->beta != 0.0f ? load_bits(dt, dx, r * dx_pitch + c) : 0;
+                store_bits(dt, dx, r * dx_pitch + c, blend(dt, d, g, old));
+                double gv = val_isnan(dt, g) ? NAN : val_num(dt, g);
+                if (is_f64(dt))
+                    block[c] = block[c] + gv;
+                else
+                    block[c] = (float)((float)block[c] + (float)gv);
+            }
+        }
+        for (size_t c = 0; c < cols; ++c)
+            total[c] =
+                is_f64(dt) ? total[c] + block[c] : (float)((float)total[c] + (float)block[c]);
+    }
+    for (size_t c = 0; dbias && c < cols; ++c) {
+        double r;
+        if (is_f64(dt)) {
+            r = total[c];
+            if (!(d->alpha == 1.0f && d->beta == 0.0f)) {
+                double p = (double)d->alpha * r;
+                r = p;
+                if (d->beta != 0.0f) {
+                    double q = (double)d->beta * value64(load_bits(dt, dbias, c));
+                    r = p + q;
+                }
+            }
+            store_bits(dt, dbias, c, store64(r));
+        } else {
+            float rf = (float)total[c];
+            if (!(d->alpha == 1.0f && d->beta == 0.0f)) {
+                float p = d->alpha * rf;
+                rf = p;
+                if (d->beta != 0.0f) {
+                    float q = d->beta * value32(dt, load_bits(dt, dbias, c));
+                    rf = p + q;
+                }
+            }
+            store_bits(dt, dbias, c, store32(dt, rf));
+        }
+    }
+    free(total);
+    free(block);
 }
 
 void kit_relu_forward_f32(size_t n, const float *x, float *y) {

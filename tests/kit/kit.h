@@ -67,6 +67,15 @@ clrelu_status kit_run_host(const kit_op *op, clrelu_context *ctx, const clrelu_d
 void kit_reference(const kit_op *op, const clrelu_desc *desc, size_t n, const void *in0,
                    const void *in1, void *out, uint32_t *mask_out);
 
+/* The bias epilogue's reference (clrelu.h: clrelu_bias_forward / clrelu_bias_backward), on
+ * row-major host matrices with pitches in elements. y and dx hold the old outputs on entry
+ * (read only when blending); dbias, when not NULL, the old dbias. */
+void kit_bias_forward(const clrelu_desc *d, size_t rows, size_t cols, const void *x,
+                      size_t x_pitch, const void *bias, void *y, size_t y_pitch);
+void kit_bias_backward(const clrelu_desc *d, size_t rows, size_t cols, const void *dy,
+                       size_t dy_pitch, const void *src, size_t src_pitch, const void *bias,
+                       void *dx, size_t dx_pitch, void *dbias);
+
 /* Shorthand for the commonest case: y = relu(x) on f32 by the reference. */
 void kit_relu_forward_f32(size_t n, const float *x, float *y);
 
