@@ -22,10 +22,12 @@ static int setup(void **state) {
         return -1;
     f->desc = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
     f->cap = test_sizes[test_sizes_count - 1] + GUARD + MISALIGN + 16;
-    f->x = aligned_alloc(64, f->cap * sizeof(float));
-    f->dy = aligned_alloc(64, f->cap * sizeof(float));
-    f->out = aligned_alloc(64, f->cap * sizeof(float));
-    f->expected = aligned_alloc(64, f->cap * sizeof(float));
+    /* C11 aligned_alloc wants a size that is a multiple of the alignment (ASan enforces it). */
+    size_t bytes = (f->cap * sizeof(float) + 63) / 64 * 64;
+    f->x = aligned_alloc(64, bytes);
+    f->dy = aligned_alloc(64, bytes);
+    f->out = aligned_alloc(64, bytes);
+    f->expected = aligned_alloc(64, bytes);
     if (!f->x || !f->dy || !f->out || !f->expected)
         return -1;
     *state = f;
