@@ -75,6 +75,10 @@ static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrel
     size_t offs[3] = {0, 0, 0};
     cl_event ev[4] = {NULL, NULL, NULL, NULL};
 
+    char write_what[64], read_what[64];
+    snprintf(write_what, sizeof write_what, "%s: clEnqueueWriteBuffer", fn);
+    snprintf(read_what, sizeof read_what, "%s: clEnqueueReadBuffer", fn);
+
     pthread_mutex_lock(&ctx->lock);
     for (int i = 0; i < n_in && st == CLRELU_OK; ++i)
         st = clrelu__pool_get(ctx, fn, i, chunk * elsize, &mems[i]);
@@ -82,7 +86,7 @@ static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrel
     for (size_t done = 0; st == CLRELU_OK && done < n; done += chunk) {
         size_t m = n - done < chunk ? n - done : chunk;
         for (int i = 0; i < n_in; ++i)
-            CLRELU__CL_TRY(ctx, st, fail, "clEnqueueWriteBuffer",
+            CLRELU__CL_TRY(ctx, st, fail, write_what,
                            clEnqueueWriteBuffer(ctx->queue, mems[i], CL_FALSE, 0, m * elsize,
                                                 (const char *)ins[i] + done * elsize, 0, NULL,
                                                 &ev[i]));
@@ -90,7 +94,7 @@ static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrel
                                    &ev[3]);
         if (st != CLRELU_OK)
             goto fail;
-        CLRELU__CL_TRY(ctx, st, fail, "clEnqueueReadBuffer",
+        CLRELU__CL_TRY(ctx, st, fail, read_what,
                        clEnqueueReadBuffer(ctx->queue, mems[0], CL_TRUE, 0, m * elsize,
                                            (char *)out + done * elsize, 1, &ev[3], NULL));
         settle(ev, 4);

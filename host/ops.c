@@ -83,10 +83,15 @@ static clrelu_status check_buffer(clrelu_context *ctx, const char *fn, size_t n,
                             "%s: (%s + n) * %zu bytes overflows size_t (%s + n = %zu)", fn,
                             a->off_name, elsize, a->off_name, end);
     cl_context mctx = NULL;
+    char what[96];
     cl_int err = clGetMemObjectInfo(a->mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
-    if (err != CL_SUCCESS)
+    if (err == CL_INVALID_MEM_OBJECT)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is not a valid cl_mem (%s)",
                             fn, a->name, clrelu__cl_error_name(err));
+    if (err != CL_SUCCESS) { /* the driver's failure, not the caller's */
+        snprintf(what, sizeof what, "%s: clGetMemObjectInfo(%s)", fn, a->name);
+        return clrelu__cl_fail(ctx, err, what);
+    }
     if (mctx != ctx->cl_ctx)
         return clrelu__fail(ctx, CLRELU_ERROR_WRONG_CONTEXT,
                             "%s: %s belongs to cl_context %p, not to this context's %p", fn,
@@ -97,7 +102,6 @@ static clrelu_status check_buffer(clrelu_context *ctx, const char *fn, size_t n,
     if (err == CL_SUCCESS)
         err = clGetMemObjectInfo(a->mem, CL_MEM_FLAGS, sizeof flags, &flags, NULL);
     if (err != CL_SUCCESS) {
-        char what[96];
         snprintf(what, sizeof what, "%s: clGetMemObjectInfo(%s)", fn, a->name);
         return clrelu__cl_fail(ctx, err, what);
     }
@@ -160,11 +164,13 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
                                     const size_t *offs, cl_uint n_wait, const cl_event *wait,
                                     cl_event *done) {
     clrelu_status st = CLRELU_OK;
+    char what[96];
     if (n == 0) {
         /* Nothing to compute; a caller that wants an event still gets one that completes
          * after its wait list. */
+        snprintf(what, sizeof what, "%s: clEnqueueMarkerWithWaitList", fn);
         if (done)
-            CLRELU__CL_TRY(ctx, st, out, "clEnqueueMarkerWithWaitList",
+            CLRELU__CL_TRY(ctx, st, out, what,
                            clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));
         return st;
     }
@@ -184,12 +190,13 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
 
     cl_ulong n64 = n;
     cl_ulong off64[4];
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(n)", clSetKernelArg(k, 0, sizeof n64, &n64));
+    snprintf(what, sizeof what, "%s: clSetKernelArg(%s)", fn, name);
+    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, 0, sizeof n64, &n64));
     for (int i = 0; i < n_bufs; ++i) {
         off64[i] = offs[i];
-        CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(buffer)",
+        CLRELU__CL_TRY(ctx, st, out, what,
                        clSetKernelArg(k, (cl_uint)(1 + 2 * i), sizeof(cl_mem), &mems[i]));
-        CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(offset)",
+        CLRELU__CL_TRY(ctx, st, out, what,
                        clSetKernelArg(k, (cl_uint)(2 + 2 * i), sizeof off64[i], &off64[i]));
     }
 
@@ -200,7 +207,6 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
     if (groups > t->max_groups)
         groups = t->max_groups;
     size_t global = groups * t->local;
-    char what[96];
     snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn, name);
     CLRELU__CL_TRY(
         ctx, st, out, what,
