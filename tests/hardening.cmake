@@ -1,0 +1,16 @@
+# The hardening tests (issue 7): injected OpenCL faults, many threads, fuzzed arguments replayed,
+# huge sizes. Included from tests/CMakeLists.txt; tools/ci-hardening.sh runs them under
+# AddressSanitizer, UndefinedBehaviorSanitizer, LeakSanitizer and valgrind as well.
+
+# tests/clfault: the OpenCL interposer. It must come before libOpenCL in the executable's
+# search order, so it is a shared library linked first.
+add_library(clfault SHARED clfault/clfault.c)
+target_include_directories(clfault PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/clfault)
+target_link_libraries(clfault PRIVATE OpenCL::OpenCL Threads::Threads ${CMAKE_DL_LIBS}
+                                      clrelu_warnings)
+
+add_executable(test_faults test_faults.c)
+target_link_libraries(test_faults PRIVATE clfault clrelu_test_common clrelu_warnings)
+target_compile_definitions(test_faults PRIVATE CLRELU_LIBRARY_PATH="$<TARGET_FILE:clrelu>")
+add_test(NAME faults COMMAND test_faults)
+set_tests_properties(faults PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
