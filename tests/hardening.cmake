@@ -14,3 +14,8 @@ target_link_libraries(test_faults PRIVATE clfault clrelu_test_common clrelu_warn
 target_compile_definitions(test_faults PRIVATE CLRELU_LIBRARY_PATH="$<TARGET_FILE:clrelu>")
 add_test(NAME faults COMMAND test_faults)
 set_tests_properties(faults PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+
+clrelu_test(test_threads)
+target_link_libraries(test_threads PRIVATE Threads::Threads)
+add_test(NAME threads COMMAND test_threads)
+set_tests_properties(threads PROPERTIES TIMEOUT 900)
