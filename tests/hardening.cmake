@@ -19,3 +19,12 @@ clrelu_test(test_threads)
 target_link_libraries(test_threads PRIVATE Threads::Threads)
 add_test(NAME threads COMMAND test_threads)
 set_tests_properties(threads PROPERTIES TIMEOUT 900)
+
+# Past 2^31 elements and 2^31 bytes. Each needs several GiB of memory (and says SKIPPED when
+# it is not there), so they never run beside each other or beside anything else.
+clrelu_test(test_huge)
+foreach(mode cpu device-round-trip device-buffer)
+  add_test(NAME huge_${mode} COMMAND test_huge ${mode})
+  set_tests_properties(huge_${mode} PROPERTIES
+    SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 1200 LABELS huge)
+endforeach()
