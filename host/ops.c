@@ -135,10 +135,59 @@ static clrelu_status check_overlap(clrelu_context *ctx, const char *fn, size_t n
                         fn, out->name, out->off, hi_out, in->name, in->off, hi_in);
 }
 
+/* Where an argument's window lies in memory: its root buffer (the buffer itself, or the parent
+ * of a sub-buffer; OpenCL 1.2 sub-buffers have no sub-buffers) and its first byte there. */
+typedef struct buf_span {
+    cl_mem root;
+    size_t start;
+} buf_span;
+
+static clrelu_status locate(clrelu_context *ctx, const char *fn, size_t elsize, const buf_arg *a,
+                            buf_span *span) {
+    cl_mem parent = NULL;
+    size_t origin = 0;
+    cl_int err =
+        clGetMemObjectInfo(a->mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+    if (err == CL_SUCCESS && parent)
+        err = clGetMemObjectInfo(a->mem, CL_MEM_OFFSET, sizeof origin, &origin, NULL);
+    if (err != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "%s: clGetMemObjectInfo(%s)", fn, a->name);
+        return clrelu__cl_fail(ctx, err, what);
+    }
+    span->root = parent ? parent : a->mem;
+    span->start = origin + a->off * elsize; /* within the root's CL_MEM_SIZE: checked already */
+    return CLRELU_OK;
+}
+
+/* A sub-buffer and its parent, or two sub-buffers of one parent, are the same memory under two
+ * handles: a partial overlap between them races inside the kernel just as one within one
+ * buffer does, so it is refused as well. */
+static clrelu_status check_alias(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
+                                 const buf_arg *out, const buf_span *so, const buf_arg *in,
+                                 const buf_span *si) {
+    if (n == 0 || out->mem == in->mem || so->root != si->root || so->start == si->start)
+        return CLRELU_OK;
+    size_t bytes = n * elsize;
+    size_t lo = so->start > si->start ? so->start : si->start;
+    size_t hi = so->start < si->start ? so->start + bytes : si->start + bytes;
+    if (lo >= hi)
+        return CLRELU_OK;
+    return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                        "%s: %s (bytes [%zu, %zu) of cl_mem %p) partly overlaps %s (bytes [%zu, "
+                        "%zu) of it) through a sub-buffer (only the same elements, in place, may "
+                        "be shared)",
+                        fn, out->name, so->start, so->start + bytes, (void *)so->root, in->name,
+                        si->start, si->start + bytes);
+}
+
 static clrelu_status check_buffers(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
                                    const buf_arg *args, int count) {
+    buf_span spans[4];
     for (int i = 0; i < count; ++i) {
         clrelu_status st = check_buffer(ctx, fn, n, elsize, &args[i]);
+        if (st == CLRELU_OK)
+            st = locate(ctx, fn, elsize, &args[i], &spans[i]);
         if (st != CLRELU_OK)
             return st;
     }
@@ -146,7 +195,11 @@ static clrelu_status check_buffers(clrelu_context *ctx, const char *fn, size_t n
         if (!args[i].output)
             continue;
         for (int j = 0; j < count; ++j) {
-            clrelu_status st = j == i ? CLRELU_OK : check_overlap(ctx, fn, n, &args[i], &args[j]);
+            if (j == i)
+                continue;
+            clrelu_status st = check_overlap(ctx, fn, n, &args[i], &args[j]);
+            if (st == CLRELU_OK)
+                st = check_alias(ctx, fn, n, elsize, &args[i], &spans[i], &args[j], &spans[j]);
             if (st != CLRELU_OK)
                 return st;
         }
