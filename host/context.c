@@ -107,6 +107,7 @@ static size_t enumerate(found_device *out, size_t cap, cl_uint *n_platforms, enu
     cl_platform_id plats[MAX_PLATFORMS];
     cl_uint np = 0;
     fault->err = CL_SUCCESS;
+    fault->what[0] = '\0';
     cl_int err = clGetPlatformIDs(MAX_PLATFORMS, plats, &np);
     if (err != CL_SUCCESS) {
         if (err != CL_PLATFORM_NOT_FOUND_KHR) {
