@@ -28,3 +28,5 @@ foreach(mode cpu device-round-trip device-buffer)
   set_tests_properties(huge_${mode} PROPERTIES
     SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 1200 LABELS huge)
 endforeach()
+
+add_subdirectory(fuzz)
