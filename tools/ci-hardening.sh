@@ -47,11 +47,12 @@ step_fuzz() {
   local crash=$root/build-san/fuzz_api-crash.bin
   rm -f "$crash"
   if ! CLRELU_FUZZ_CRASH=$crash build-san/tests/fuzz/fuzz_api -max_total_time="$fuzz_seconds" \
-      -rss_limit_mb=4096 -print_final_stats=1 "$work" tests/fuzz/regressions \
+      -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$root/build-san/" \
+      "$work" tests/fuzz/regressions \
       2>"$root/build-san/fuzz.log"; then
     tail -n 40 build-san/fuzz.log
-    echo "fuzz: a finding; the input is $crash. Fix it, add the input to tests/fuzz/regressions" \
-         "and a test that names it." >&2
+    echo "fuzz: a finding; the input is $crash (or a libFuzzer artifact in build-san/). Fix" \
+         "it, add the input to tests/fuzz/regressions and a test that names it." >&2
     exit 1
   fi
   grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' \
