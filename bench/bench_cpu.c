@@ -259,7 +259,7 @@ int bench_cpu(const bench_opts *o, bench_run *run, int index) {
         for (int si = 0; si < o->n_sizes; ++si)
             if (o->sizes[si] * o->dtypes[di]->size > max_bytes)
                 max_bytes = o->sizes[si] * o->dtypes[di]->size;
-    size_t copy_bytes = max_bytes / 2 * 3 + 64;
+    size_t copy_bytes = (max_bytes / 2 * 3 + 64 + 63) / 64 * 64; /* aligned_alloc: a multiple */
     char *x = malloc(max_bytes), *in0 = aligned_alloc(64, copy_bytes),
          *in1 = aligned_alloc(64, copy_bytes), *out = aligned_alloc(64, copy_bytes),
          *expected = malloc(max_bytes);

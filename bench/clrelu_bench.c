@@ -446,10 +446,12 @@ int main(int argc, char **argv) {
     } else {
         bench_write(&o, &run, stdout, argc, argv);
     }
-    if (o.compare && bench_compare(&run, o.compare, o.format == BENCH_TABLE ? stdout : stderr) < 0)
-        return 2;
+    int compare_failed =
+        o.compare && bench_compare(&run, o.compare, o.format == BENCH_TABLE ? stdout : stderr) < 0;
     free(run.devices);
     free(run.results);
     free(run.trips);
+    if (compare_failed)
+        return 2;
     return run.failures || unusable ? 1 : 0;
 }

@@ -33,7 +33,8 @@ static clrelu_status check_tensors(clrelu_context *ctx, const char *fn, const cl
             char name[48], off_name[56];
             snprintf(name, sizeof name, "%s[%zu].mem", r->name[k], i);
             snprintf(off_name, sizeof off_name, "%s[%zu].off", r->name[k], i);
-            *a = (clrelu__buf_arg){name, off_name, r->t[k][i].mem, r->t[k][i].off, k == 1, 0, 0, 0};
+            *a = (clrelu__buf_arg){name, off_name, r->t[k][i].mem, r->t[k][i].off, k == 1, 0, NULL,
+                                   0,    0};
             clrelu_status st = clrelu__check_buffer(ctx, fn, r->t[k][i].n, op->elsize, a);
             a->name = r->name[k]; /* the local strings die here; messages below rebuild them */
             a->off_name = NULL;
@@ -48,7 +49,7 @@ static clrelu_status check_tensors(clrelu_context *ctx, const char *fn, const cl
         for (size_t j = 0; j < count; ++j) {
             for (int k = 0; k < r->n_roles; ++k) {
                 const clrelu__buf_arg *other = &args[j * 3 + (size_t)k];
-                if ((i == j && k == 1) || r->t[k][j].n == 0 || other->mem != out->mem)
+                if ((i == j && k == 1) || r->t[k][j].n == 0 || other->root != out->root)
                     continue;
                 int same = out->begin == other->begin && out->end == other->end;
                 int disjoint = out->begin >= other->end || other->begin >= out->end;
@@ -100,14 +101,15 @@ static clrelu_status enqueue(clrelu_context *ctx, const char *fn, const clrelu__
     cl_mem table =
         clCreateBuffer(ctx->cl_ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
                        (size_t)l->count * BATCH_STRIDE * sizeof(cl_ulong), l->table, &err);
-    CLRELU__CL_TRY(ctx, st, out, "clCreateBuffer(batch table)", err);
+    char what_table[96];
+    snprintf(what_table, sizeof what_table, "%s: clCreateBuffer(batch table)", fn);
+    CLRELU__CL_TRY(ctx, st, out, what_table, err);
     cl_uint arg = 0;
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(chunks)",
-                   clSetKernelArg(k, arg++, sizeof l->chunks, &l->chunks));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(count)",
-                   clSetKernelArg(k, arg++, sizeof l->count, &l->count));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(table)",
-                   clSetKernelArg(k, arg++, sizeof table, &table));
+    char what_arg[96];
+    snprintf(what_arg, sizeof what_arg, "%s: clSetKernelArg", fn);
+    CLRELU__CL_TRY(ctx, st, out, what_arg, clSetKernelArg(k, arg++, sizeof l->chunks, &l->chunks));
+    CLRELU__CL_TRY(ctx, st, out, what_arg, clSetKernelArg(k, arg++, sizeof l->count, &l->count));
+    CLRELU__CL_TRY(ctx, st, out, what_arg, clSetKernelArg(k, arg++, sizeof table, &table));
     /* The kernel's roles in argument order: x, y (forward); dy, src, dx (backward). */
     static const int fwd_order[] = {0, 1}, bwd_order[] = {0, 2, 1};
     const int *order = r->n_roles == 2 ? fwd_order : bwd_order;
@@ -116,11 +118,10 @@ static clrelu_status enqueue(clrelu_context *ctx, const char *fn, const clrelu__
         for (int s = 0; s < BATCH_SLOTS; ++s) {
             /* Unused slots repeat the first buffer: any valid cl_mem will do. */
             cl_mem m = s < l->used[role] ? l->slots[role][s] : l->slots[role][0];
-            CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(buffer)",
-                           clSetKernelArg(k, arg++, sizeof m, &m));
+            CLRELU__CL_TRY(ctx, st, out, what_arg, clSetKernelArg(k, arg++, sizeof m, &m));
         }
     }
-    if ((st = clrelu__set_op_args(ctx, k, arg, op, 0)) != CLRELU_OK)
+    if ((st = clrelu__set_op_args(ctx, fn, k, arg, op, 0)) != CLRELU_OK)
         goto out;
     const size_t run = ctx->tuning.batch_run;
     size_t global = clrelu__global_size(ctx, (size_t)(l->chunks / run + (l->chunks % run != 0)));
@@ -213,7 +214,7 @@ static clrelu_status run_batch(clrelu_context *ctx, const char *fn, const clrelu
             *done = events[0];
             events[0] = NULL;
         } else {
-            CLRELU__CL_TRY(ctx, st, out, "clEnqueueMarkerWithWaitList",
+            CLRELU__CL_TRY(ctx, st, out, "clrelu batch: clEnqueueMarkerWithWaitList",
                            n_events
                                ? clEnqueueMarkerWithWaitList(ctx->queue, n_events, events, done)
                                : clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));

@@ -65,7 +65,7 @@ static clrelu_status check_overlaps(clrelu_context *ctx, const char *fn, mat_arg
         if (!a[i].b.output || !a[i].b.mem)
             continue;
         for (int j = 0; j < count; ++j) {
-            if (j == i || !a[j].b.mem || a[j].b.mem != a[i].b.mem || a[i].b.end == a[i].b.begin ||
+            if (j == i || !a[j].b.mem || a[j].b.root != a[i].b.root || a[i].b.end == a[i].b.begin ||
                 a[j].b.end == a[j].b.begin)
                 continue;
             int same = a[i].b.begin == a[j].b.begin && a[i].pitch == a[j].pitch && a[i].pitch;
@@ -101,17 +101,19 @@ static cl_ulong u64(size_t v) {
 
 /* Sets the kernel arguments in order: each (kind, pointer) pair is a cl_ulong ('u'), cl_mem
  * ('m'), or cl_uint ('i'); then the op's arguments. */
-static clrelu_status set_args(clrelu_context *ctx, cl_kernel k, const clrelu__op *op,
-                              const char *kinds, const void *const *values) {
+static clrelu_status set_args(clrelu_context *ctx, const char *fn, cl_kernel k,
+                              const clrelu__op *op, const char *kinds, const void *const *values) {
     clrelu_status st = CLRELU_OK;
     cl_uint arg = 0;
     for (; kinds[arg]; ++arg) {
         size_t size = kinds[arg] == 'u'   ? sizeof(cl_ulong)
                       : kinds[arg] == 'm' ? sizeof(cl_mem)
                                           : sizeof(cl_uint);
-        CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg", clSetKernelArg(k, arg, size, values[arg]));
+        char what[96];
+        snprintf(what, sizeof what, "%s: clSetKernelArg", fn);
+        CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg, size, values[arg]));
     }
-    st = clrelu__set_op_args(ctx, k, arg, op, 1);
+    st = clrelu__set_op_args(ctx, fn, k, arg, op, 1);
 out:
     return st;
 }
@@ -149,15 +151,15 @@ clrelu_status clrelu_bias_forward(clrelu_context *ctx, const clrelu_desc *desc, 
         (st = extent(ctx, fn, rows, cols, y_pitch, "y_pitch", &spans[2])) != CLRELU_OK)
         return st;
     spans[1] = rows && cols ? cols : 0;
-    mat_arg a[3] = {{{"x", "x_off", x, x_off, 0, 0, 0, 0}, x_pitch},
-                    {{"bias", "bias_off", bias, bias_off, 0, 0, 0, 0}, 0},
-                    {{"y", "y_off", y, y_off, 1, 0, 0, 0}, y_pitch}};
+    mat_arg a[3] = {{{"x", "x_off", x, x_off, 0, 0, NULL, 0, 0}, x_pitch},
+                    {{"bias", "bias_off", bias, bias_off, 0, 0, NULL, 0, 0}, 0},
+                    {{"y", "y_off", y, y_off, 1, 0, NULL, 0, 0}, y_pitch}};
     if ((st = check_mats(ctx, fn, op.elsize, a, spans, 3)) != CLRELU_OK)
         return st;
     pthread_mutex_lock(&ctx->lock);
     if (rows == 0 || cols == 0) {
         if (done)
-            CLRELU__CL_TRY(ctx, st, out, "clEnqueueMarkerWithWaitList",
+            CLRELU__CL_TRY(ctx, st, out, "clrelu bias: clEnqueueMarkerWithWaitList",
                            clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));
         goto out;
     }
@@ -170,7 +172,7 @@ clrelu_status clrelu_bias_forward(clrelu_context *ctx, const clrelu_desc *desc, 
     cl_ulong r64 = u64(rows), c64 = u64(cols), xo = u64(x_off), xp = u64(x_pitch),
              bo = u64(bias_off), yo = u64(y_off), yp = u64(y_pitch);
     const void *values[] = {&r64, &c64, &x, &xo, &xp, &bias, &bo, &y, &yo, &yp};
-    if ((st = set_args(ctx, k, &op, "uumuumumuu", values)) != CLRELU_OK)
+    if ((st = set_args(ctx, fn, k, &op, "uumuumumuu", values)) != CLRELU_OK)
         goto out;
     st = launch_2d(ctx, fn, k, "bias_fwd", cols, rows, vec, n_wait, wait, done);
 out:
@@ -202,11 +204,11 @@ clrelu_status clrelu_bias_backward(clrelu_context *ctx, const clrelu_desc *desc,
     size_t vec_span = rows && cols ? cols : 0;
     spans[2] = y_src && !bias ? (size_t)-1 : vec_span; /* bias: unused from y */
     spans[4] = dbias ? vec_span : (size_t)-1;
-    mat_arg a[5] = {{{"dy", "dy_off", dy, dy_off, 0, 0, 0, 0}, dy_pitch},
-                    {{"src", "src_off", src, src_off, 0, 0, 0, 0}, src_pitch},
-                    {{"bias", "bias_off", bias, bias_off, 0, 0, 0, 0}, 0},
-                    {{"dx", "dx_off", dx, dx_off, 1, 0, 0, 0}, dx_pitch},
-                    {{"dbias", "dbias_off", dbias, dbias_off, 1, 0, 0, 0}, 0}};
+    mat_arg a[5] = {{{"dy", "dy_off", dy, dy_off, 0, 0, NULL, 0, 0}, dy_pitch},
+                    {{"src", "src_off", src, src_off, 0, 0, NULL, 0, 0}, src_pitch},
+                    {{"bias", "bias_off", bias, bias_off, 0, 0, NULL, 0, 0}, 0},
+                    {{"dx", "dx_off", dx, dx_off, 1, 0, NULL, 0, 0}, dx_pitch},
+                    {{"dbias", "dbias_off", dbias, dbias_off, 1, 0, NULL, 0, 0}, 0}};
     if ((st = check_mats(ctx, fn, op.elsize, a, spans, 5)) != CLRELU_OK)
         return st;
 
@@ -215,7 +217,7 @@ clrelu_status clrelu_bias_backward(clrelu_context *ctx, const clrelu_desc *desc,
     if (rows == 0 || cols == 0) {
         /* No elements: a no-op like every other call (dbias is left as it is). */
         if (done)
-            CLRELU__CL_TRY(ctx, st, out, "clEnqueueMarkerWithWaitList",
+            CLRELU__CL_TRY(ctx, st, out, "clrelu bias: clEnqueueMarkerWithWaitList",
                            clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));
         goto out;
     }
@@ -256,7 +258,7 @@ clrelu_status clrelu_bias_backward(clrelu_context *ctx, const clrelu_desc *desc,
     cl_mem bias_arg = bias ? bias : src;
     const void *values[] = {&r64,      &c64, &dy, &go, &gp, &src,     &so, &sp,
                             &bias_arg, &bo,  &dx, &xo, &xp, &partial, &fy, &want};
-    if ((st = set_args(ctx, k_rows, &op, "uumuumuumumuumii", values)) != CLRELU_OK)
+    if ((st = set_args(ctx, fn, k_rows, &op, "uumuumuumumuumii", values)) != CLRELU_OK)
         goto out;
     st = launch_2d(ctx, fn, k_rows, "bias_bwd", cols, blocks, vec, n_waits, n_waits ? waits : NULL,
                    dbias || done ? &ev_rows : NULL);
@@ -269,7 +271,7 @@ clrelu_status clrelu_bias_backward(clrelu_context *ctx, const clrelu_desc *desc,
     }
     cl_ulong b64 = u64(blocks), dbo = u64(dbias_off);
     const void *sum_values[] = {&c64, &b64, &partial, &dbias, &dbo};
-    if ((st = set_args(ctx, k_sum, &op, "uummu", sum_values)) != CLRELU_OK)
+    if ((st = set_args(ctx, fn, k_sum, &op, "uummu", sum_values)) != CLRELU_OK)
         goto out;
     size_t local = ctx->tuning.local, global = (cols / local + (cols % local != 0)) * local;
     cl_event ev_sum = NULL;

@@ -11,6 +11,10 @@
 #define MAX_PLATFORMS 32
 #define MAX_DEVICES   64
 
+#ifndef CL_PLATFORM_NOT_FOUND_KHR
+#define CL_PLATFORM_NOT_FOUND_KHR (-1001) /* cl_khr_icd: no platform installed */
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * Enumeration and the device spec
  * ------------------------------------------------------------------------------------------ */
@@ -31,18 +35,37 @@ static int contains_nocase(const char *hay, const char *needle) {
     return 0;
 }
 
-static void platform_string(cl_platform_id p, cl_platform_info what, char *buf, size_t len) {
-    buf[0] = '\0';
-    if (clGetPlatformInfo(p, what, len, buf, NULL) != CL_SUCCESS)
-        buf[0] = '\0';
-    buf[len - 1] = '\0';
+/* A string query into buf, truncated to fit: OpenCL refuses (CL_INVALID_VALUE) a buffer
+ * shorter than the whole string, so a longer one is read whole and cut. "" on failure. */
+#define STRING_QUERY(get, obj, what, buf, len)                                                     \
+    do {                                                                                           \
+        size_t need = 0;                                                                           \
+        (buf)[0] = '\0';                                                                           \
+        err = get((obj), (what), 0, NULL, &need);                                                  \
+        if (err == CL_SUCCESS && need <= (len)) {                                                  \
+            err = get((obj), (what), (len), (buf), NULL);                                          \
+        } else if (err == CL_SUCCESS) {                                                            \
+            char *whole = malloc(need);                                                            \
+            err = whole ? get((obj), (what), need, whole, NULL) : CL_OUT_OF_HOST_MEMORY;           \
+            if (err == CL_SUCCESS)                                                                 \
+                memcpy((buf), whole, (len));                                                       \
+            free(whole);                                                                           \
+        }                                                                                          \
+        if (err != CL_SUCCESS)                                                                     \
+            (buf)[0] = '\0';                                                                       \
+        (buf)[(len)-1] = '\0';                                                                     \
+    } while (0)
+
+static cl_int platform_string(cl_platform_id p, cl_platform_info what, char *buf, size_t len) {
+    cl_int err;
+    STRING_QUERY(clGetPlatformInfo, p, what, buf, len);
+    return err;
 }
 
-static void device_string(cl_device_id d, cl_device_info what, char *buf, size_t len) {
-    buf[0] = '\0';
-    if (clGetDeviceInfo(d, what, len, buf, NULL) != CL_SUCCESS)
-        buf[0] = '\0';
-    buf[len - 1] = '\0';
+static cl_int device_string(cl_device_id d, cl_device_info what, char *buf, size_t len) {
+    cl_int err;
+    STRING_QUERY(clGetDeviceInfo, d, what, buf, len);
+    return err;
 }
 
 static int device_matches(const found_device *f, const char *needle) {
@@ -70,13 +93,29 @@ static cl_device_type device_type(cl_device_id d) {
     return t;
 }
 
+/* Why enumeration came up short: a query that failed for a reason other than "there is none"
+ * (a driver out of memory must not read as "no device is present"). */
+typedef struct enum_error {
+    cl_int err; /* CL_SUCCESS: nothing failed */
+    char what[64];
+} enum_error;
+
 /* Every OpenCL device of every platform, in (platform, device) index order. No platform at
- * all (no ICD installed) is an empty list, not an error. */
-static size_t enumerate(found_device *out, size_t cap, cl_uint *n_platforms) {
+ * all (no ICD installed) is an empty list, not an error; other failures are noted in *fault
+ * (the first one) and the platform is skipped. */
+static size_t enumerate(found_device *out, size_t cap, cl_uint *n_platforms, enum_error *fault) {
     cl_platform_id plats[MAX_PLATFORMS];
     cl_uint np = 0;
-    if (clGetPlatformIDs(MAX_PLATFORMS, plats, &np) != CL_SUCCESS)
+    fault->err = CL_SUCCESS;
+    fault->what[0] = '\0';
+    cl_int err = clGetPlatformIDs(MAX_PLATFORMS, plats, &np);
+    if (err != CL_SUCCESS) {
+        if (err != CL_PLATFORM_NOT_FOUND_KHR) {
+            fault->err = err;
+            snprintf(fault->what, sizeof fault->what, "clGetPlatformIDs");
+        }
         np = 0;
+    }
     if (np > MAX_PLATFORMS)
         np = MAX_PLATFORMS;
     *n_platforms = np;
@@ -84,8 +123,15 @@ static size_t enumerate(found_device *out, size_t cap, cl_uint *n_platforms) {
     for (cl_uint p = 0; p < np; ++p) {
         cl_device_id devs[MAX_DEVICES];
         cl_uint nd = 0;
-        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, MAX_DEVICES, devs, &nd) != CL_SUCCESS)
+        err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, MAX_DEVICES, devs, &nd);
+        if (err != CL_SUCCESS) {
+            if (err != CL_DEVICE_NOT_FOUND && fault->err == CL_SUCCESS) {
+                fault->err = err;
+                snprintf(fault->what, sizeof fault->what, "clGetDeviceIDs(platform %u)",
+                         (unsigned)p);
+            }
             continue;
+        }
         if (nd > MAX_DEVICES)
             nd = MAX_DEVICES;
         for (cl_uint d = 0; d < nd && count < cap; ++d)
@@ -132,8 +178,13 @@ static clrelu_status resolve(const char *spec, const char *origin, found_device 
                              int *is_cpu_path) {
     found_device devs[MAX_PLATFORMS * 4];
     cl_uint np = 0;
-    size_t count = enumerate(devs, CLRELU__ARRAY_LEN(devs), &np);
+    enum_error fault;
+    size_t count = enumerate(devs, CLRELU__ARRAY_LEN(devs), &np, &fault);
     *is_cpu_path = 0;
+    /* When the device was not found, a failed query may be why: say so, not "not found". */
+    char fault_what[160];
+    snprintf(fault_what, sizeof fault_what, "clrelu_context_create: %s '%s': %s", origin,
+             spec ? spec : "(default)", fault.what);
 
     if (spec == NULL || strcasecmp(spec, "gpu") == 0) {
         for (size_t i = 0; i < count; ++i) {
@@ -142,6 +193,8 @@ static clrelu_status resolve(const char *spec, const char *origin, found_device 
                 return CLRELU_OK;
             }
         }
+        if (fault.err != CL_SUCCESS)
+            return clrelu__cl_fail(NULL, fault.err, fault_what);
         if (spec == NULL) {
             *is_cpu_path = 1;
             return CLRELU_OK;
@@ -161,6 +214,8 @@ static clrelu_status resolve(const char *spec, const char *origin, found_device 
                 return CLRELU_OK;
             }
         }
+        if (fault.err != CL_SUCCESS)
+            return clrelu__cl_fail(NULL, fault.err, fault_what);
         char what[1024];
         describe_devices(devs, count, what, sizeof what);
         return clrelu__fail(NULL, CLRELU_ERROR_DEVICE_NOT_FOUND,
@@ -175,6 +230,8 @@ static clrelu_status resolve(const char *spec, const char *origin, found_device 
             return CLRELU_OK;
         }
     }
+    if (fault.err != CL_SUCCESS)
+        return clrelu__cl_fail(NULL, fault.err, fault_what);
     char what[1024];
     describe_devices(devs, count, what, sizeof what);
     return clrelu__fail(NULL, CLRELU_ERROR_DEVICE_NOT_FOUND,
@@ -216,33 +273,72 @@ static clrelu_context *context_new(clrelu_status *st) {
     return ctx;
 }
 
-/* Reads what the context's device is, and chooses its tuning. */
-static void fill_device_info(clrelu_context *ctx) {
+/* Reads what the context's device is, and chooses its tuning. A query that fails fails the
+ * context (fn names the call): a context must not describe its device wrongly, nor choose
+ * its kernels from a guess. */
+static clrelu_status fill_device_info(clrelu_context *ctx, const char *fn) {
     clrelu_context_info *info = &ctx->info;
-    cl_device_type t = device_type(ctx->device);
+    cl_device_type t = 0;
+    cl_uint cu = 0;
+    cl_device_fp_config fp64 = 0;
+    const struct {
+        cl_device_info param;
+        const char *name;
+        size_t size;
+        void *value;
+    } fixed[] = {
+        {CL_DEVICE_TYPE, "CL_DEVICE_TYPE", sizeof t, &t},
+        {CL_DEVICE_MAX_COMPUTE_UNITS, "CL_DEVICE_MAX_COMPUTE_UNITS", sizeof cu, &cu},
+        {CL_DEVICE_GLOBAL_MEM_SIZE, "CL_DEVICE_GLOBAL_MEM_SIZE", sizeof info->global_mem,
+         &info->global_mem},
+        {CL_DEVICE_MAX_MEM_ALLOC_SIZE, "CL_DEVICE_MAX_MEM_ALLOC_SIZE", sizeof info->max_alloc,
+         &info->max_alloc},
+        {CL_DEVICE_DOUBLE_FP_CONFIG, "CL_DEVICE_DOUBLE_FP_CONFIG", sizeof fp64, &fp64},
+        {CL_DEVICE_MEM_BASE_ADDR_ALIGN, "CL_DEVICE_MEM_BASE_ADDR_ALIGN",
+         sizeof ctx->base_align_bits, &ctx->base_align_bits},
+    };
+    char what[128];
+    for (size_t i = 0; i < CLRELU__ARRAY_LEN(fixed); ++i) {
+        cl_int err =
+            clGetDeviceInfo(ctx->device, fixed[i].param, fixed[i].size, fixed[i].value, NULL);
+        if (err != CL_SUCCESS) {
+            snprintf(what, sizeof what, "%s: clGetDeviceInfo(%s)", fn, fixed[i].name);
+            return clrelu__cl_fail(NULL, err, what);
+        }
+    }
+    const struct {
+        cl_device_info param;
+        const char *name;
+        char *buf;
+        size_t len;
+    } strings[] = {
+        {CL_DEVICE_NAME, "CL_DEVICE_NAME", info->device, sizeof info->device},
+        {CL_DRIVER_VERSION, "CL_DRIVER_VERSION", info->driver, sizeof info->driver},
+    };
+    for (size_t i = 0; i < CLRELU__ARRAY_LEN(strings); ++i) {
+        cl_int err = device_string(ctx->device, strings[i].param, strings[i].buf, strings[i].len);
+        if (err != CL_SUCCESS) {
+            snprintf(what, sizeof what, "%s: clGetDeviceInfo(%s)", fn, strings[i].name);
+            return clrelu__cl_fail(NULL, err, what);
+        }
+    }
+    cl_int err =
+        platform_string(ctx->platform, CL_PLATFORM_NAME, info->platform, sizeof info->platform);
+    if (err != CL_SUCCESS) {
+        snprintf(what, sizeof what, "%s: clGetPlatformInfo(CL_PLATFORM_NAME)", fn);
+        return clrelu__cl_fail(NULL, err, what);
+    }
     info->kind = (t & CL_DEVICE_TYPE_GPU)   ? CLRELU_DEVICE_KIND_GPU
                  : (t & CL_DEVICE_TYPE_CPU) ? CLRELU_DEVICE_KIND_CPU
                                             : CLRELU_DEVICE_KIND_ACCELERATOR;
-    platform_string(ctx->platform, CL_PLATFORM_NAME, info->platform, sizeof info->platform);
-    device_string(ctx->device, CL_DEVICE_NAME, info->device, sizeof info->device);
-    device_string(ctx->device, CL_DRIVER_VERSION, info->driver, sizeof info->driver);
-    cl_uint cu = 1;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
     info->compute_units = cu ? cu : 1;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof info->global_mem,
-                    &info->global_mem, NULL);
-    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof info->max_alloc,
-                    &info->max_alloc, NULL);
-    cl_device_fp_config fp64 = 0;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL);
     info->has_fp64 = fp64 != 0;
-    clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof ctx->base_align_bits,
-                    &ctx->base_align_bits, NULL);
     info->platform_id = ctx->platform;
     info->device_id = ctx->device;
     info->context = ctx->cl_ctx;
     info->queue = ctx->queue;
     clrelu__choose_tuning(ctx);
+    return CLRELU_OK;
 }
 
 void clrelu__choose_tuning(clrelu_context *ctx) {
@@ -299,7 +395,7 @@ static clrelu_status open_device(clrelu_context *ctx, const found_device *f) {
     ctx->queue = clCreateCommandQueue(ctx->cl_ctx, f->device, 0, &err);
     CLRELU__CL_TRY(NULL, st, done, "clrelu_context_create: clCreateCommandQueue", err);
     ctx->has_device = 1;
-    fill_device_info(ctx);
+    st = fill_device_info(ctx, "clrelu_context_create");
     snprintf(ctx->info.id, sizeof ctx->info.id, "%u:%u", f->p, f->d);
 done:
     return st;
@@ -351,21 +447,26 @@ clrelu_status clrelu_context_wrap(clrelu_context **out, cl_context context,
     if (!queue)
         return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
                             "clrelu_context_wrap: queue is NULL");
+    /* Only an invalid handle is the caller's mistake; any other failure is the driver's. */
     cl_uint ndev = 0;
     cl_int err = clGetContextInfo(context, CL_CONTEXT_NUM_DEVICES, sizeof ndev, &ndev, NULL);
-    if (err != CL_SUCCESS)
+    if (err == CL_INVALID_CONTEXT)
         return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
                             "clrelu_context_wrap: context is not a valid cl_context (%s)",
                             clrelu__cl_error_name(err));
+    if (err != CL_SUCCESS)
+        return clrelu__cl_fail(NULL, err, "clrelu_context_wrap: clGetContextInfo(context)");
     cl_context qctx = NULL;
     cl_device_id dev = NULL;
     err = clGetCommandQueueInfo(queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL);
     if (err == CL_SUCCESS)
         err = clGetCommandQueueInfo(queue, CL_QUEUE_DEVICE, sizeof dev, &dev, NULL);
-    if (err != CL_SUCCESS)
+    if (err == CL_INVALID_COMMAND_QUEUE)
         return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
                             "clrelu_context_wrap: queue is not a valid cl_command_queue (%s)",
                             clrelu__cl_error_name(err));
+    if (err != CL_SUCCESS)
+        return clrelu__cl_fail(NULL, err, "clrelu_context_wrap: clGetCommandQueueInfo(queue)");
     if (qctx != context)
         return clrelu__fail(NULL, CLRELU_ERROR_WRONG_CONTEXT,
                             "clrelu_context_wrap: queue belongs to cl_context %p, not to the "
@@ -388,12 +489,17 @@ clrelu_status clrelu_context_wrap(clrelu_context **out, cl_context context,
     ctx->platform = plat;
     ctx->device = dev;
     ctx->has_device = 1;
-    fill_device_info(ctx);
+    st = fill_device_info(ctx, "clrelu_context_wrap");
+    if (st != CLRELU_OK) {
+        clrelu_context_release(ctx);
+        return st;
+    }
     ctx->info.id[0] = '\0';
     /* The same device may be reachable by a spec: say which, so results can name it. */
     found_device devs[MAX_PLATFORMS * 4];
     cl_uint np = 0;
-    size_t count = enumerate(devs, CLRELU__ARRAY_LEN(devs), &np);
+    enum_error fault; /* a failure only leaves the id empty, as for an unlisted device */
+    size_t count = enumerate(devs, CLRELU__ARRAY_LEN(devs), &np, &fault);
     for (size_t i = 0; i < count; ++i)
         if (devs[i].device == dev)
             snprintf(ctx->info.id, sizeof ctx->info.id, "%u:%u", devs[i].p, devs[i].d);

@@ -64,15 +64,27 @@ static clrelu_status check_host(clrelu_context *ctx, const char *fn, const clrel
 }
 
 /* Waits for the events this call enqueued (the host arrays must not be touched by the
- * device after we return), then releases them. */
-static void settle(cl_event *events, int count) {
+ * device after we return) and releases them. Returns the first failure: a wait that fails, or a
+ * command that ended in error; the caller must not report success then, since its output may
+ * not have arrived. */
+static cl_int settle(cl_event *events, int count) {
+    cl_int first = CL_SUCCESS;
     for (int i = 0; i < count; ++i) {
-        if (events[i]) {
-            clWaitForEvents(1, &events[i]);
-            clReleaseEvent(events[i]);
-            events[i] = NULL;
-        }
+        if (!events[i])
+            continue;
+        cl_int err = clWaitForEvents(1, &events[i]);
+        cl_int status = CL_COMPLETE;
+        if (err == CL_SUCCESS)
+            err = clGetEventInfo(events[i], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
+                                 &status, NULL);
+        if (err == CL_SUCCESS && status < 0)
+            err = status; /* the command itself failed */
+        if (first == CL_SUCCESS)
+            first = err;
+        clReleaseEvent(events[i]);
+        events[i] = NULL;
     }
+    return first;
 }
 
 /* The device path for host arrays. Inputs are written to pooled buffers; the output is computed
@@ -104,6 +116,9 @@ static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrel
     cl_mem slot[3] = {NULL, NULL, NULL};
     cl_event ev[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
 
+    char write_what[64], read_what[64];
+    snprintf(write_what, sizeof write_what, "%s: clEnqueueWriteBuffer", fn);
+    snprintf(read_what, sizeof read_what, "%s: clEnqueueReadBuffer", fn);
     pthread_mutex_lock(&ctx->lock);
     st = clrelu__pool_get(ctx, fn, 0, chunk * es, &slot[0]);
     if (st == CLRELU_OK && (n_in == 2 || mask_slot == 1))
@@ -115,19 +130,19 @@ static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrel
         const size_t m = n - done < chunk ? n - done : chunk;
         const size_t words = clrelu_mask_words(m);
         cl_uint n_ev = 0;
-        CLRELU__CL_TRY(ctx, st, fail, "clEnqueueWriteBuffer",
+        CLRELU__CL_TRY(ctx, st, fail, write_what,
                        clEnqueueWriteBuffer(ctx->queue, slot[0], CL_FALSE, 0, m * es,
                                             (const char *)in0 + done * es, 0, NULL, &ev[n_ev++]));
         if (n_in == 2) {
             const void *src = in1_is_mask ? (const void *)((const uint32_t *)in1 + done / 32)
                                           : (const void *)((const char *)in1 + done * es);
-            CLRELU__CL_TRY(ctx, st, fail, "clEnqueueWriteBuffer",
+            CLRELU__CL_TRY(ctx, st, fail, write_what,
                            clEnqueueWriteBuffer(ctx->queue, slot[1], CL_FALSE, 0,
                                                 in1_is_mask ? words * 4 : m * es, src, 0, NULL,
                                                 &ev[n_ev++]));
         }
         if (blend)
-            CLRELU__CL_TRY(ctx, st, fail, "clEnqueueWriteBuffer",
+            CLRELU__CL_TRY(ctx, st, fail, write_what,
                            clEnqueueWriteBuffer(ctx->queue, slot[2], CL_FALSE, 0, m * es,
                                                 (const char *)out + done * es, 0, NULL,
                                                 &ev[n_ev++]));
@@ -143,17 +158,21 @@ static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrel
         st = clrelu__launch_locked(ctx, fn, op, m, n_bufs, mems, offs, n_ev, ev, &ev[3]);
         if (st != CLRELU_OK)
             goto fail;
-        CLRELU__CL_TRY(ctx, st, fail, "clEnqueueReadBuffer",
+        CLRELU__CL_TRY(ctx, st, fail, read_what,
                        clEnqueueReadBuffer(ctx->queue, slot[out_slot], CL_FALSE, 0, m * es,
                                            (char *)out + done * es, 1, &ev[3], &ev[4]));
         if (mask_slot == 1)
-            CLRELU__CL_TRY(ctx, st, fail, "clEnqueueReadBuffer",
+            CLRELU__CL_TRY(ctx, st, fail, read_what,
                            clEnqueueReadBuffer(ctx->queue, slot[1], CL_FALSE, 0, words * 4,
                                                mask_out + done / 32, 1, &ev[3], &ev[5]));
-        settle(ev, 6);
+        char what[96];
+        snprintf(what, sizeof what, "%s: waiting for the round trip", fn);
+        CLRELU__CL_TRY(ctx, st, fail, what, settle(ev, 6));
     }
 fail:
-    settle(ev, 6);
+    /* After a failure: still wait for what was enqueued before returning (the result is
+     * already an error). */
+    (void)settle(ev, 6);
     pthread_mutex_unlock(&ctx->lock);
     return st;
 }

@@ -156,13 +156,17 @@ typedef struct clrelu__buf_arg {
     size_t off; /* elements (a mask: bits) */
     int output;
     int is_mask;
-    size_t begin, end; /* bytes, filled by clrelu__check_buffer */
+    /* Filled by clrelu__check_buffer: the memory the window is in (the buffer, or the parent of
+     * a sub-buffer: two handles on one memory) and its bytes there. */
+    cl_mem root;
+    size_t begin, end;
 } clrelu__buf_arg;
 /* Not NULL, of ctx's cl_context, off + n within CL_MEM_SIZE without overflow, writable if an
  * output; fills begin and end. */
 clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
                                    clrelu__buf_arg *a);
-/* An output may share bytes with another array only exactly (in place). */
+/* An output may share bytes with another array only exactly (in place), also through a
+ * sub-buffer. */
 clrelu_status clrelu__check_overlap(clrelu_context *ctx, const char *fn, size_t n,
                                     const clrelu__buf_arg *out, const clrelu__buf_arg *in);
 /* Elements per vector for elsize on ctx's device; the program options for op with it; the
@@ -172,7 +176,7 @@ clrelu_status clrelu__check_overlap(clrelu_context *ctx, const char *fn, size_t 
 unsigned clrelu__vector_width(const clrelu_context *ctx, size_t elsize);
 void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, unsigned vec,
                              char *options, size_t len);
-clrelu_status clrelu__set_op_args(clrelu_context *ctx, cl_kernel k, cl_uint arg,
+clrelu_status clrelu__set_op_args(clrelu_context *ctx, const char *fn, cl_kernel k, cl_uint arg,
                                   const clrelu__op *op, int compute_domain);
 size_t clrelu__global_size(const clrelu_context *ctx, size_t items);
 

@@ -169,10 +169,14 @@ clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n
         a->end = end * elsize;
     }
     cl_context mctx = NULL;
+    char what[96];
+    snprintf(what, sizeof what, "%s: clGetMemObjectInfo(%s)", fn, a->name);
     cl_int err = clGetMemObjectInfo(a->mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
-    if (err != CL_SUCCESS)
+    if (err == CL_INVALID_MEM_OBJECT)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is not a valid cl_mem (%s)",
                             fn, a->name, clrelu__cl_error_name(err));
+    if (err != CL_SUCCESS) /* the driver's failure, not the caller's */
+        return clrelu__cl_fail(ctx, err, what);
     if (mctx != ctx->cl_ctx)
         return clrelu__fail(ctx, CLRELU_ERROR_WRONG_CONTEXT,
                             "%s: %s belongs to cl_context %p, not to this context's %p", fn,
@@ -182,11 +186,8 @@ clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n
     err = clGetMemObjectInfo(a->mem, CL_MEM_SIZE, sizeof size, &size, NULL);
     if (err == CL_SUCCESS)
         err = clGetMemObjectInfo(a->mem, CL_MEM_FLAGS, sizeof flags, &flags, NULL);
-    if (err != CL_SUCCESS) {
-        char what[96];
-        snprintf(what, sizeof what, "%s: clGetMemObjectInfo(%s)", fn, a->name);
+    if (err != CL_SUCCESS)
         return clrelu__cl_fail(ctx, err, what);
-    }
     if (a->end > size) {
         if (a->is_mask)
             return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_BOUNDS,
@@ -204,6 +205,18 @@ clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n
     if (!a->output && (flags & CL_MEM_WRITE_ONLY))
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: %s is read but was created CL_MEM_WRITE_ONLY", fn, a->name);
+    /* A sub-buffer is its parent's memory under another handle (OpenCL 1.2 sub-buffers have no
+     * sub-buffers): overlaps are judged there. */
+    cl_mem parent = NULL;
+    size_t origin = 0;
+    err = clGetMemObjectInfo(a->mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+    if (err == CL_SUCCESS && parent)
+        err = clGetMemObjectInfo(a->mem, CL_MEM_OFFSET, sizeof origin, &origin, NULL);
+    if (err != CL_SUCCESS)
+        return clrelu__cl_fail(ctx, err, what);
+    a->root = parent ? parent : a->mem;
+    a->begin += origin;
+    a->end += origin;
     return CLRELU_OK;
 }
 
@@ -211,12 +224,19 @@ clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n
  * any other overlap would race inside the kernel, so it is refused. */
 clrelu_status clrelu__check_overlap(clrelu_context *ctx, const char *fn, size_t n,
                                     const clrelu__buf_arg *out, const clrelu__buf_arg *in) {
-    if (n == 0 || out->mem != in->mem)
+    if (n == 0 || out->root != in->root)
         return CLRELU_OK;
     if (out->begin == in->begin && out->end == in->end && out->is_mask == in->is_mask)
         return CLRELU_OK;
     if (out->begin >= in->end || in->begin >= out->end)
         return CLRELU_OK;
+    if (out->mem != in->mem)
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: %s (bytes [%zu, %zu) of cl_mem %p) partly overlaps %s (bytes "
+                            "[%zu, %zu) of it) through a sub-buffer (only the same elements, in "
+                            "place, may be shared)",
+                            fn, out->name, out->begin, out->end, (void *)out->root, in->name,
+                            in->begin, in->end);
     if (!out->is_mask && !in->is_mask)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: %s [%zu, %zu) partly overlaps %s [%zu, %zu) in the same buffer "
@@ -262,9 +282,11 @@ void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, un
              CLRELU__BIAS_BLOCK, op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
 }
 
-clrelu_status clrelu__set_op_args(clrelu_context *ctx, cl_kernel k, cl_uint arg,
+clrelu_status clrelu__set_op_args(clrelu_context *ctx, const char *fn, cl_kernel k, cl_uint arg,
                                   const clrelu__op *op, int compute_domain) {
     clrelu_status st = CLRELU_OK;
+    char what[96];
+    snprintf(what, sizeof what, "%s: clSetKernelArg", fn);
     /* The ceilings in the kernel's domain: kernels/relu.cl's BITS16 is the same condition. */
     const clrelu__params *pr = &op->params;
     const int bits16 = !compute_domain &&
@@ -276,16 +298,11 @@ clrelu_status clrelu__set_op_args(clrelu_context *ctx, cl_kernel k, cl_uint arg,
     cl_ulong ceil_pass = bits16                          ? pr->ceil_pass16
                          : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_pass64
                                                          : pr->ceil_pass32;
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(slope)",
-                   clSetKernelArg(k, arg++, sizeof(float), &pr->slope));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
-                   clSetKernelArg(k, arg++, sizeof ceil_out, &ceil_out));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(ceiling)",
-                   clSetKernelArg(k, arg++, sizeof ceil_pass, &ceil_pass));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(alpha)",
-                   clSetKernelArg(k, arg++, sizeof(float), &pr->alpha));
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(beta)",
-                   clSetKernelArg(k, arg++, sizeof(float), &pr->beta));
+    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof(float), &pr->slope));
+    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof ceil_out, &ceil_out));
+    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof ceil_pass, &ceil_pass));
+    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof(float), &pr->alpha));
+    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof(float), &pr->beta));
 out:
     return st;
 }
@@ -309,8 +326,10 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
     if (n == 0) {
         /* Nothing to compute; a caller that wants an event still gets one that completes
          * after its wait list. */
+        char what[96];
+        snprintf(what, sizeof what, "%s: clEnqueueMarkerWithWaitList", fn);
         if (done)
-            CLRELU__CL_TRY(ctx, st, out, "clEnqueueMarkerWithWaitList",
+            CLRELU__CL_TRY(ctx, st, out, what,
                            clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));
         return st;
     }
@@ -337,22 +356,21 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
 
     cl_ulong n64 = n, off64[4];
     cl_uint arg = 0;
-    CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(n)", clSetKernelArg(k, arg++, sizeof n64, &n64));
+    char what[96];
+    snprintf(what, sizeof what, "%s: clSetKernelArg(%s)", fn, name);
+    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof n64, &n64));
     for (int i = 0; i < n_bufs; ++i) {
         off64[i] = offs[i];
-        CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(buffer)",
-                       clSetKernelArg(k, arg++, sizeof(cl_mem), &mems[i]));
-        CLRELU__CL_TRY(ctx, st, out, "clSetKernelArg(offset)",
-                       clSetKernelArg(k, arg++, sizeof off64[i], &off64[i]));
+        CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof(cl_mem), &mems[i]));
+        CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof off64[i], &off64[i]));
     }
-    if ((st = clrelu__set_op_args(ctx, k, arg, op, 0)) != CLRELU_OK)
+    if ((st = clrelu__set_op_args(ctx, fn, k, arg, op, 0)) != CLRELU_OK)
         return st;
 
     /* One work-item per whole vector, the tail looping inside the kernel, capped: beyond the
      * cap each work-item strides over several (the mask forward: one group per tile). */
     size_t per_item = by_word ? 32 : vec;
     size_t global = clrelu__global_size(ctx, n / per_item + (n % per_item != 0));
-    char what[96];
     snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn, name);
     CLRELU__CL_TRY(
         ctx, st, out, what,
@@ -390,8 +408,8 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
 clrelu_status clrelu_forward(clrelu_context *ctx, const clrelu_desc *desc, size_t n, cl_mem x,
                              size_t x_off, cl_mem y, size_t y_off, cl_uint n_wait,
                              const cl_event *wait, cl_event *done) {
-    clrelu__buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, 0, 0},
-                              {"y", "y_off", y, y_off, 1, 0, 0, 0}};
+    clrelu__buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, NULL, 0, 0},
+                              {"y", "y_off", y, y_off, 1, 0, NULL, 0, 0}};
     return run(ctx, "clrelu_forward", desc, CLRELU__PASS_FWD, n, args, 2, n_wait, wait, done);
 }
 
@@ -399,9 +417,9 @@ clrelu_status clrelu_forward_mask(clrelu_context *ctx, const clrelu_desc *desc, 
                                   size_t x_off, cl_mem y, size_t y_off, cl_mem mask,
                                   size_t mask_off, cl_uint n_wait, const cl_event *wait,
                                   cl_event *done) {
-    clrelu__buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, 0, 0},
-                              {"y", "y_off", y, y_off, 1, 0, 0, 0},
-                              {"mask", "mask_off", mask, mask_off, 1, 1, 0, 0}};
+    clrelu__buf_arg args[] = {{"x", "x_off", x, x_off, 0, 0, NULL, 0, 0},
+                              {"y", "y_off", y, y_off, 1, 0, NULL, 0, 0},
+                              {"mask", "mask_off", mask, mask_off, 1, 1, NULL, 0, 0}};
     return run(ctx, "clrelu_forward_mask", desc, CLRELU__PASS_FWD_MASK, n, args, 3, n_wait, wait,
                done);
 }
@@ -409,8 +427,8 @@ clrelu_status clrelu_forward_mask(clrelu_context *ctx, const clrelu_desc *desc, 
 clrelu_status clrelu_backward(clrelu_context *ctx, const clrelu_desc *desc, size_t n, cl_mem dy,
                               size_t dy_off, cl_mem src, size_t src_off, cl_mem dx, size_t dx_off,
                               cl_uint n_wait, const cl_event *wait, cl_event *done) {
-    clrelu__buf_arg args[] = {{"dy", "dy_off", dy, dy_off, 0, 0, 0, 0},
-                              {"src", "src_off", src, src_off, 0, 0, 0, 0},
-                              {"dx", "dx_off", dx, dx_off, 1, 0, 0, 0}};
+    clrelu__buf_arg args[] = {{"dy", "dy_off", dy, dy_off, 0, 0, NULL, 0, 0},
+                              {"src", "src_off", src, src_off, 0, 0, NULL, 0, 0},
+                              {"dx", "dx_off", dx, dx_off, 1, 0, NULL, 0, 0}};
     return run(ctx, "clrelu_backward", desc, CLRELU__PASS_BWD, n, args, 3, n_wait, wait, done);
 }

@@ -172,9 +172,12 @@ void run_host_case(clrelu_context *ctx, const kit_op *op, const clrelu_desc *d, 
     size_t es = c.es, data = n * es, guard = CASE_GUARD * es;
     size_t in1_bytes = op->kind == KIT_BWD_MASK ? c.words * 4 : data;
     /* Arrays at shift elements past a 64-byte boundary, each followed by a guard. */
-    unsigned char *in0 = aligned_alloc(64, 64 + data + guard + 64);
-    unsigned char *in1 = aligned_alloc(64, 64 + in1_bytes + guard + 64);
-    unsigned char *out = aligned_alloc(64, 64 + data + guard + 64);
+    /* (aligned_alloc wants a multiple of the alignment.) */
+#define ROUND64(b) (((b) + 63) / 64 * 64)
+    unsigned char *in0 = aligned_alloc(64, ROUND64(64 + data + guard + 64));
+    unsigned char *in1 = aligned_alloc(64, ROUND64(64 + in1_bytes + guard + 64));
+    unsigned char *out = aligned_alloc(64, ROUND64(64 + data + guard + 64));
+#undef ROUND64
     unsigned char *mask = malloc(c.words * 4 + guard);
     assert_true(in0 && in1 && out && mask);
     unsigned char *a0 = in0 + shift * es, *a1 = in1 + shift * es, *o = out + shift * es;

@@ -373,6 +373,41 @@ static void test_ops__partial_overlap_and_read_only_output(void **state) {
     clReleaseMemObject(ro);
 }
 
+/* Found by the fuzzer (tests/fuzz/regressions/subbuffer-partial-overlap): a sub-buffer is the
+ * same memory as its parent under another handle, so a partial overlap through it must be
+ * refused too, or the kernel races and the output is wrong without an error. */
+static void test_ops__partial_overlap_through_a_sub_buffer(void **state) {
+    fixture *f = need_device(state);
+    cl_uint bits = 0;
+    clGetDeviceInfo(f->info.device_id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof bits, &bits, NULL);
+    size_t align_words = bits / 32 ? bits / 32 : 1; /* a sub-buffer's origin, in 32-bit words */
+    cl_mem parent = guard_buffer(f, 4 * align_words + 64, CL_MEM_READ_WRITE);
+    cl_buffer_region region = {align_words * 4, 2 * align_words * 4 + 64 * 4};
+    cl_int err;
+    cl_mem sub =
+        clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    /* y = sub[8, 40) is parent[align + 8, align + 40); x = parent[align, align + 32) */
+    assert_int_equal(
+        clrelu_forward(f->dev, &f->desc, 32, parent, align_words, sub, 8, 0, NULL, NULL),
+        CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "partly overlaps x");
+    assert_message_has(f->dev, "through a sub-buffer");
+    assert_int_equal(clrelu_backward(f->dev, &f->desc, 32, sub, 0, parent, 0, parent,
+                                     align_words + 1, 0, NULL, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->dev, "dx (bytes");
+    /* The same elements through both handles are in place, and disjoint ones are fine. */
+    assert_int_equal(
+        clrelu_forward(f->dev, &f->desc, 32, parent, align_words, sub, 0, 0, NULL, NULL),
+        CLRELU_OK);
+    assert_int_equal(clrelu_forward(f->dev, &f->desc, 32, parent, 0, sub, 40, 0, NULL, NULL),
+                     CLRELU_OK);
+    clFinish(f->info.queue);
+    clReleaseMemObject(sub);
+    clReleaseMemObject(parent);
+}
+
 static void test_ops__wait_list_must_match_its_count(void **state) {
     fixture *f = need_device(state);
     cl_mem b = guard_buffer(f, 16, CL_MEM_READ_WRITE);
@@ -521,6 +556,7 @@ int main(void) {
         cmocka_unit_test(test_desc__leaky_from_y_needs_a_positive_slope),
         cmocka_unit_test(test_mask__offset_must_start_a_word_and_fit),
         cmocka_unit_test(test_f64__unsupported_device_is_a_clear_error),
+        cmocka_unit_test(test_ops__partial_overlap_through_a_sub_buffer),
         /* Last: it hides AVX-512 from detection for the rest of the process. */
         cmocka_unit_test(test_cpu_isa__unknown_or_missing_isa_is_a_clear_error),
     };

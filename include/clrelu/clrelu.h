@@ -69,6 +69,20 @@ CLRELU_API const char *clrelu_version(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Contexts
+ *
+ * Threads: any number of threads may call clrelu at once, on one shared context or on one each.
+ * On a shared context every call may run concurrently with every other except two:
+ * clrelu_context_set_host_path (call it before sharing) and clrelu_context_release (call it
+ * after every other call on the context has returned). Calls on a shared context enqueue on its
+ * one queue, in the order they take the context's lock; program builds, kernel arguments and
+ * the pooled buffers of the host round trip are serialised by that lock, the CPU path needs
+ * none. Each thread has its own clrelu_last_error(); clrelu_context_error(ctx) is the last
+ * message of any thread on ctx and may change under a reader while another thread fails.
+ *
+ * Failures: a failed call leaves nothing half-made (whatever it created is released, a program
+ * is cached only once built), so the context stays usable and the call may be made again. A
+ * device that is lost makes every later call fail with the driver's error, and
+ * clrelu_context_release still releases everything.
  * ------------------------------------------------------------------------------------------ */
 typedef struct clrelu_context clrelu_context;
 

@@ -433,7 +433,7 @@ void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const voi
     clrelu_desc plain = *desc;
     plain.alpha = 1.0f;
     plain.beta = 0.0f;
-    static const kit_op fwd = {"", CLRELU_OP_RELU, KIT_FWD, 2, 0};
+    static const kit_op fwd = {"", CLRELU_OP_RELU, KIT_FWD, 2, 0, 1, 0, NULL, NULL, NULL};
     switch (op->kind) {
     case KIT_BWD_X:
         memmove(in1, x, n * es);
@@ -459,22 +459,64 @@ void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const voi
  * Ops
  * ------------------------------------------------------------------------------------------ */
 
+/* The short forms (kit.h) of the ops without a mask. */
+static clrelu_desc with_source(const clrelu_desc *desc, kit_kind kind) {
+    clrelu_desc d = *desc;
+    d.grad_from = kind == KIT_BWD_Y ? CLRELU_GRAD_FROM_Y : CLRELU_GRAD_FROM_X;
+    return d;
+}
+
+#define KIT_SHORT_FORMS(name, kind)                                                                \
+    static clrelu_status name##_device(clrelu_context *ctx, const clrelu_desc *desc, size_t n,     \
+                                       const cl_mem *in, cl_mem out, cl_uint n_wait,               \
+                                       const cl_event *wait, cl_event *done) {                     \
+        clrelu_desc d = with_source(desc, kind);                                                   \
+        if (kind == KIT_FWD)                                                                       \
+            return clrelu_forward(ctx, &d, n, in[0], 0, out, 0, n_wait, wait, done);               \
+        return clrelu_backward(ctx, &d, n, in[0], 0, in[1], 0, out, 0, n_wait, wait, done);        \
+    }                                                                                              \
+    static clrelu_status name##_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,       \
+                                     const void *const *in, void *out) {                           \
+        clrelu_desc d = with_source(desc, kind);                                                   \
+        if (kind == KIT_FWD)                                                                       \
+            return clrelu_forward_host(ctx, &d, n, in[0], out);                                    \
+        return clrelu_backward_host(ctx, &d, n, in[0], in[1], out);                                \
+    }                                                                                              \
+    static void name##_reference(const clrelu_desc *desc, size_t n, const void *const *in,         \
+                                 void *out) {                                                      \
+        static const kit_op op = {"", CLRELU_OP_RELU, kind, 0, 0, 0, 0, NULL, NULL, NULL};         \
+        clrelu_desc d = with_source(desc, kind);                                                   \
+        kit_reference(&op, &d, n, in[0], kind == KIT_FWD ? NULL : in[1], out, NULL);               \
+    }
+KIT_SHORT_FORMS(fwd, KIT_FWD)
+KIT_SHORT_FORMS(bwd_x, KIT_BWD_X)
+KIT_SHORT_FORMS(bwd_y, KIT_BWD_Y)
+
+#define KIT_FWD_OP(name, op)                                                                       \
+    { name, op, KIT_FWD, 2, 0, 1, 0, fwd_device, fwd_host, fwd_reference }
+#define KIT_BWDX_OP(name, op)                                                                      \
+    { name, op, KIT_BWD_X, 3, 0, 2, 1, bwd_x_device, bwd_x_host, bwd_x_reference }
+#define KIT_BWDY_OP(name, op)                                                                      \
+    { name, op, KIT_BWD_Y, 3, 0, 2, 1, bwd_y_device, bwd_y_host, bwd_y_reference }
+#define KIT_MASK_OP(name, op, kind, arrays)                                                        \
+    { name, op, kind, arrays, 1, 0, kind != KIT_FWD_MASK, NULL, NULL, NULL }
+
 const kit_op kit_ops[] = {
-    {"forward", CLRELU_OP_RELU, KIT_FWD, 2, 0},
-    {"backward", CLRELU_OP_RELU, KIT_BWD_X, 3, 0},
-    {"backward_y", CLRELU_OP_RELU, KIT_BWD_Y, 3, 0},
-    {"forward_mask", CLRELU_OP_RELU, KIT_FWD_MASK, 2, 1},
-    {"backward_mask", CLRELU_OP_RELU, KIT_BWD_MASK, 2, 1},
-    {"leaky_forward", CLRELU_OP_LEAKY_RELU, KIT_FWD, 2, 0},
-    {"leaky_backward", CLRELU_OP_LEAKY_RELU, KIT_BWD_X, 3, 0},
-    {"leaky_backward_y", CLRELU_OP_LEAKY_RELU, KIT_BWD_Y, 3, 0},
-    {"leaky_forward_mask", CLRELU_OP_LEAKY_RELU, KIT_FWD_MASK, 2, 1},
-    {"leaky_backward_mask", CLRELU_OP_LEAKY_RELU, KIT_BWD_MASK, 2, 1},
-    {"clipped_forward", CLRELU_OP_CLIPPED_RELU, KIT_FWD, 2, 0},
-    {"clipped_backward", CLRELU_OP_CLIPPED_RELU, KIT_BWD_X, 3, 0},
-    {"clipped_backward_y", CLRELU_OP_CLIPPED_RELU, KIT_BWD_Y, 3, 0},
-    {"clipped_forward_mask", CLRELU_OP_CLIPPED_RELU, KIT_FWD_MASK, 2, 1},
-    {"clipped_backward_mask", CLRELU_OP_CLIPPED_RELU, KIT_BWD_MASK, 2, 1},
+    KIT_FWD_OP("forward", CLRELU_OP_RELU),
+    KIT_BWDX_OP("backward", CLRELU_OP_RELU),
+    KIT_BWDY_OP("backward_y", CLRELU_OP_RELU),
+    KIT_MASK_OP("forward_mask", CLRELU_OP_RELU, KIT_FWD_MASK, 2),
+    KIT_MASK_OP("backward_mask", CLRELU_OP_RELU, KIT_BWD_MASK, 2),
+    KIT_FWD_OP("leaky_forward", CLRELU_OP_LEAKY_RELU),
+    KIT_BWDX_OP("leaky_backward", CLRELU_OP_LEAKY_RELU),
+    KIT_BWDY_OP("leaky_backward_y", CLRELU_OP_LEAKY_RELU),
+    KIT_MASK_OP("leaky_forward_mask", CLRELU_OP_LEAKY_RELU, KIT_FWD_MASK, 2),
+    KIT_MASK_OP("leaky_backward_mask", CLRELU_OP_LEAKY_RELU, KIT_BWD_MASK, 2),
+    KIT_FWD_OP("clipped_forward", CLRELU_OP_CLIPPED_RELU),
+    KIT_BWDX_OP("clipped_backward", CLRELU_OP_CLIPPED_RELU),
+    KIT_BWDY_OP("clipped_backward_y", CLRELU_OP_CLIPPED_RELU),
+    KIT_MASK_OP("clipped_forward_mask", CLRELU_OP_CLIPPED_RELU, KIT_FWD_MASK, 2),
+    KIT_MASK_OP("clipped_backward_mask", CLRELU_OP_CLIPPED_RELU, KIT_BWD_MASK, 2),
 };
 const size_t kit_ops_count = sizeof kit_ops / sizeof kit_ops[0];
 

@@ -18,12 +18,25 @@ typedef enum kit_kind {
     KIT_BWD_MASK, /* dy, mask -> dx (the mask of f(x)) */
 } kit_kind;
 
+#define KIT_MAX_IN 2
+
 typedef struct kit_op {
     const char *name; /* as clrelu-bench's --op spells it */
     clrelu_op op;
     kit_kind kind;
     int arrays; /* n-element arrays read or written (2 or 3) */
     int mask;   /* reads or writes a 1-bit-per-element mask */
+    /* The short forms, for the ops without a mask (NULL for those with one): n_in inputs of n
+     * elements at offset 0 (x; or dy and x/y), the output out, desc's grad_from set from the
+     * kind. */
+    int n_in;
+    int backward;
+    clrelu_status (*device)(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                            const cl_mem *in, cl_mem out, cl_uint n_wait, const cl_event *wait,
+                            cl_event *done);
+    clrelu_status (*host)(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
+                          const void *const *in, void *out);
+    void (*reference)(const clrelu_desc *desc, size_t n, const void *const *in, void *out);
 } kit_op;
 
 extern const kit_op kit_ops[];
@@ -70,8 +83,8 @@ void kit_reference(const kit_op *op, const clrelu_desc *desc, size_t n, const vo
 /* The bias epilogue's reference (clrelu.h: clrelu_bias_forward / clrelu_bias_backward), on
  * row-major host matrices with pitches in elements. y and dx hold the old outputs on entry
  * (read only when blending); dbias, when not NULL, the old dbias. */
-void kit_bias_forward(const clrelu_desc *d, size_t rows, size_t cols, const void *x,
-                      size_t x_pitch, const void *bias, void *y, size_t y_pitch);
+void kit_bias_forward(const clrelu_desc *d, size_t rows, size_t cols, const void *x, size_t x_pitch,
+                      const void *bias, void *y, size_t y_pitch);
 void kit_bias_backward(const clrelu_desc *d, size_t rows, size_t cols, const void *dy,
                        size_t dy_pitch, const void *src, size_t src_pitch, const void *bias,
                        void *dx, size_t dx_pitch, void *dbias);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The hardening half of CI (issue 7), after .ci/run's main build and tests. Each step builds into
+# its own directory (build-san, build-tsan, build-valgrind) and fails the run on any finding:
+#   1. clang with AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer: the library and
+#      the whole test suite, run on PoCL and on the CPU path;
+#   2. the libFuzzer harness (tests/fuzz) for CLRELU_FUZZ_SECONDS (60) from the kept corpus and
+#      the regression inputs, on PoCL and the CPU path, in the build of step 1;
+#   3. ThreadSanitizer over the thread stress test;
+#   4. valgrind memcheck over the test suite with OpenCL hidden (the CPU path).
+# Usage: tools/ci-hardening.sh [san|fuzz|tsan|valgrind]...   (no argument: all four, in order)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+fuzz_seconds=${CLRELU_FUZZ_SECONDS:-60}
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(san fuzz tsan valgrind)
+
+# Sanitizer reports stop the process (abort_on_error, halt_on_error), so a finding always fails
+# its test. The suppression files name library functions only; see their comments.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:check_initialization_order=1:strict_init_order=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$root/tools/sanitizers/lsan.supp:print_suppressions=0"
+export TSAN_OPTIONS="halt_on_error=1:suppressions=$root/tools/sanitizers/tsan.supp"
+
+configure_san() {
+  if [ ! -f build-san/build.ninja ] && [ ! -f build-san/Makefile ]; then
+    CC=clang cmake -S . -B build-san -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCLRELU_SANITIZE=address,undefined -DCLRELU_FUZZ=ON
+  fi
+  cmake --build build-san -j "$jobs"
+}
+
+step_san() {
+  echo "=== ASan + UBSan + LSan: the whole test suite, on PoCL and the CPU path"
+  configure_san
+  ctest --test-dir build-san --output-on-failure
+}
+
+step_fuzz() {
+  echo "=== libFuzzer: ${fuzz_seconds} s from tests/fuzz/corpus and tests/fuzz/regressions"
+  configure_san
+  # A copy: libFuzzer adds what it finds to its first corpus directory, the repository stays.
+  local work
+  work=$(mktemp -d)
+  cp tests/fuzz/corpus/* "$work"/
+  local crash=$root/build-san/fuzz_api-crash.bin
+  rm -f "$crash"
+  if ! CLRELU_FUZZ_CRASH=$crash build-san/tests/fuzz/fuzz_api -max_total_time="$fuzz_seconds" \
+      -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$root/build-san/" \
+      "$work" tests/fuzz/regressions \
+      2>"$root/build-san/fuzz.log"; then
+    tail -n 40 build-san/fuzz.log
+    echo "fuzz: a finding; the input is $crash (or a libFuzzer artifact in build-san/). Fix" \
+         "it, add the input to tests/fuzz/regressions and a test that names it." >&2
+    exit 1
+  fi
+  grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' \
+    build-san/fuzz.log || true
+  rm -rf "$work"
+}
+
+step_tsan() {
+  echo "=== ThreadSanitizer: 8 threads x 1000 operations, shared and per-thread contexts"
+  if [ ! -f build-tsan/build.ninja ] && [ ! -f build-tsan/Makefile ]; then
+    CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCLRELU_SANITIZE=thread -DCLRELU_BUILD_BENCH=OFF
+  fi
+  cmake --build build-tsan -j "$jobs" --target test_threads
+  build-tsan/tests/test_threads
+}
+
+step_valgrind() {
+  echo "=== valgrind memcheck: the test suite on the CPU path (OpenCL hidden)"
+  if [ ! -f build-valgrind/build.ninja ] && [ ! -f build-valgrind/Makefile ]; then
+    cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLRELU_BUILD_BENCH=OFF \
+      "-DCMAKE_CROSSCOMPILING_EMULATOR=valgrind;--tool=memcheck;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite,indirect;--show-leak-kinds=definite,indirect;--track-origins=yes;--suppressions=$root/tools/sanitizers/valgrind.supp"
+  fi
+  cmake --build build-valgrind -j "$jobs"
+  # An empty vendor directory: the ICD loader finds no platform, so every test takes the CPU
+  # path (device tests say SKIPPED). The huge tests need 8 GiB and hours under valgrind.
+  local vendors
+  vendors=$(mktemp -d)
+  OCL_ICD_VENDORS=$vendors ctest --test-dir build-valgrind --output-on-failure -LE huge \
+    --timeout 1800
+  rmdir "$vendors"
+}
+
+for s in "${steps[@]}"; do
+  case "$s" in
+    san) step_san ;;
+    fuzz) step_fuzz ;;
+    tsan) step_tsan ;;
+    valgrind) step_valgrind ;;
+    *) echo "ci-hardening: unknown step $s (san, fuzz, tsan, valgrind)" >&2; exit 2 ;;
+  esac
+done
