@@ -48,6 +48,12 @@ static clrelu_status check_host(clrelu_context *ctx, const char *fn, const clrel
         if (!args[i].ptr)
             return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
                                 args[i].name);
+        /* Elements (and mask words) are read as what they are: C wants them aligned. */
+        size_t align = args[i].is_mask ? 4 : op->elsize;
+        if ((uintptr_t)args[i].ptr % align != 0)
+            return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                                "%s: %s (%p) is not aligned to its %zu-byte %s", fn, args[i].name,
+                                args[i].ptr, align, args[i].is_mask ? "mask words" : "elements");
         args[i].bytes = args[i].is_mask ? clrelu_mask_words(n) * 4 : n * op->elsize;
     }
     for (int i = 0; i < count; ++i) {

@@ -180,7 +180,9 @@ void run_host_case(clrelu_context *ctx, const kit_op *op, const clrelu_desc *d, 
 #undef ROUND64
     unsigned char *mask = malloc(c.words * 4 + guard);
     assert_true(in0 && in1 && out && mask);
-    unsigned char *a0 = in0 + shift * es, *a1 = in1 + shift * es, *o = out + shift * es;
+    /* (A mask is read as 32-bit words: it keeps its alignment.) */
+    unsigned char *a0 = in0 + shift * es, *o = out + shift * es;
+    unsigned char *a1 = in1 + (op->kind == KIT_BWD_MASK ? 0 : shift * es);
     memcpy(a0, c.in0, data);
     memcpy(a1, c.in1, in1_bytes);
     memset(o, 0, data); /* overwritten below */

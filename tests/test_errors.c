@@ -255,6 +255,21 @@ static void test_host__null_pointers_overlap_and_overflow(void **state) {
     assert_message_has(f->cpu, "n * 4 bytes overflows size_t");
 }
 
+static void test_host__misaligned_pointers_are_refused(void **state) {
+    fixture *f = *state;
+    uint32_t words[16] = {0};
+    unsigned char *bytes = (unsigned char *)words;
+    assert_int_equal(clrelu_forward_host(f->cpu, &f->desc, 4, bytes + 2, words + 8),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "is not aligned to its 4-byte elements");
+    clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F16);
+    d.grad_from = CLRELU_GRAD_FROM_MASK;
+    assert_int_equal(clrelu_backward_host(f->cpu, &d, 4, words, bytes + 34, words + 12),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "src");
+    assert_message_has(f->cpu, "4-byte mask words");
+}
+
 static void test_host__device_path_needs_a_device(void **state) {
     fixture *f = *state;
     assert_int_equal(clrelu_context_set_host_path(f->cpu, CLRELU_HOST_PATH_DEVICE),
@@ -543,6 +558,7 @@ int main(void) {
         cmocka_unit_test(test_context_wrap__rejects_null_and_mismatched_queue),
         cmocka_unit_test(test_ops__null_ctx_desc_and_bad_enums),
         cmocka_unit_test(test_host__null_pointers_overlap_and_overflow),
+        cmocka_unit_test(test_host__misaligned_pointers_are_refused),
         cmocka_unit_test(test_host__device_path_needs_a_device),
         cmocka_unit_test(test_ops__cl_mem_call_on_cpu_context_is_no_device),
         cmocka_unit_test(test_ops__null_buffers_named),
