@@ -2,6 +2,7 @@
  * its buffers, then the tensors are grouped in order so that each launch binds at most
  * BATCH_SLOTS distinct buffers per role, and each launch gets a small table (a buffer made
  * with CL_MEM_COPY_HOST_PTR, so no extra enqueue) that maps its chunks of work to tensors. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,38 @@ typedef struct roles {
     int n_roles;
 } roles;
 
+/* One array of a batch in the overlap sweep: its bytes in its root buffer. */
+typedef struct span {
+    cl_mem root;
+    size_t begin, end;
+    size_t tensor;
+    int role;
+} span;
+
+static int span_order(const void *pa, const void *pb) {
+    const span *a = pa, *b = pb;
+    if (a->root != b->root)
+        return (uintptr_t)a->root < (uintptr_t)b->root ? -1 : 1;
+    if (a->begin != b->begin)
+        return a->begin < b->begin ? -1 : 1;
+    if (a->end != b->end)
+        return a->end < b->end ? -1 : 1;
+    if (a->tensor != b->tensor)
+        return a->tensor < b->tensor ? -1 : 1;
+    return a->role - b->role;
+}
+
 /* Checks every tensor's buffers, and that no output overlaps any array of another tensor or,
- * except exactly (in place), of its own. */
+ * except exactly (in place), of its own. Buffers are asked about once per run of tensors in
+ * the same buffer, names are formatted only for a message, and overlaps are found by sorting
+ * the arrays by their place in memory: a batch of thousands of tensors costs no more per
+ * tensor than a batch of ten. */
 static clrelu_status check_tensors(clrelu_context *ctx, const char *fn, const clrelu__op *op,
-                                   size_t count, const roles *r, clrelu__buf_arg *args) {
+                                   size_t count, const roles *r, clrelu__buf_arg *args,
+                                   span *spans) {
+    clrelu__mem_info cache[3];
+    memset(cache, 0, sizeof cache);
+    size_t n_spans = 0;
     for (size_t i = 0; i < count; ++i) {
         for (int k = 0; k < r->n_roles; ++k) {
             if (r->t[k][i].n != r->t[0][i].n)
@@ -30,39 +59,67 @@ static clrelu_status check_tensors(clrelu_context *ctx, const char *fn, const cl
                                     "have one size)",
                                     fn, r->name[k], i, r->t[k][i].n, r->name[0], i, r->t[0][i].n);
             clrelu__buf_arg *a = &args[i * 3 + (size_t)k];
-            char name[48], off_name[56];
-            snprintf(name, sizeof name, "%s[%zu].mem", r->name[k], i);
-            snprintf(off_name, sizeof off_name, "%s[%zu].off", r->name[k], i);
-            *a = (clrelu__buf_arg){name, off_name, r->t[k][i].mem, r->t[k][i].off, k == 1, 0, NULL,
-                                   0,    0};
-            clrelu_status st = clrelu__check_buffer(ctx, fn, r->t[k][i].n, op->elsize, a);
-            a->name = r->name[k]; /* the local strings die here; messages below rebuild them */
-            a->off_name = NULL;
-            if (st != CLRELU_OK)
-                return st;
+            *a = (clrelu__buf_arg){
+                r->name[k], r->name[k], r->t[k][i].mem, r->t[k][i].off, k == 1, 0, NULL, 0, 0};
+            clrelu_status first =
+                clrelu__check_buffer_with(ctx, fn, r->t[k][i].n, op->elsize, a, &cache[k]);
+            if (first != CLRELU_OK) {
+                /* Again with the tensor's index in the names, for the message. */
+                char name[48], off_name[56];
+                snprintf(name, sizeof name, "%s[%zu].mem", r->name[k], i);
+                snprintf(off_name, sizeof off_name, "%s[%zu].off", r->name[k], i);
+                a->name = name;
+                a->off_name = off_name;
+                clrelu_status st = clrelu__check_buffer(ctx, fn, r->t[k][i].n, op->elsize, a);
+                return st != CLRELU_OK ? st : first; /* a driver's failure that passed */
+            }
+            if (r->t[k][i].n > 0)
+                spans[n_spans++] = (span){a->root, a->begin, a->end, i, k};
         }
     }
-    for (size_t i = 0; i < count; ++i) {
-        const clrelu__buf_arg *out = &args[i * 3 + 1];
-        if (r->t[1][i].n == 0)
-            continue;
-        for (size_t j = 0; j < count; ++j) {
-            for (int k = 0; k < r->n_roles; ++k) {
-                const clrelu__buf_arg *other = &args[j * 3 + (size_t)k];
-                if ((i == j && k == 1) || r->t[k][j].n == 0 || other->root != out->root)
-                    continue;
-                int same = out->begin == other->begin && out->end == other->end;
-                int disjoint = out->begin >= other->end || other->begin >= out->end;
-                if (disjoint || (i == j && same))
-                    continue;
-                return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
-                                    "%s: %s[%zu] (bytes [%zu, %zu)) overlaps %s[%zu] (bytes [%zu, "
-                                    "%zu)) in the same buffer; tensors of a batch run at once, "
-                                    "so only a tensor's own input may share its output's bytes",
-                                    fn, r->name[1], i, out->begin, out->end, r->name[k], j,
-                                    other->begin, other->end);
-            }
+    qsort(spans, n_spans, sizeof *spans, span_order);
+    /* Sorted by (root, begin): an array overlaps an earlier one of its root exactly when it
+     * begins before the furthest end among them. Arrays at the very same bytes are one group:
+     * allowed only if they are all inputs, or one tensor's input and its own output. */
+    const span *far_any = NULL, *far_out = NULL;
+    for (size_t a = 0; a < n_spans;) {
+        size_t b = a + 1;
+        while (b < n_spans && spans[b].root == spans[a].root && spans[b].begin == spans[a].begin &&
+               spans[b].end == spans[a].end)
+            ++b;
+        if (a > 0 && spans[a].root != spans[a - 1].root)
+            far_any = far_out = NULL;
+        const span *out = NULL, *other = NULL;
+        for (size_t c = a; c < b && !other; ++c) {
+            if (spans[c].role == 1 && !out)
+                out = &spans[c];
+            else if (spans[c].role == 1 || (out && spans[c].tensor != out->tensor))
+                other = &spans[c];
         }
+        if (out && !other) /* an input of another tensor before the output in the group */
+            for (size_t c = a; c < b && !other; ++c)
+                if (spans[c].tensor != out->tensor)
+                    other = &spans[c];
+        if (!other && far_out && spans[a].begin < far_out->end)
+            out = far_out, other = &spans[a];
+        if (!other && out && far_any && spans[a].begin < far_any->end)
+            other = far_any;
+        if (other) {
+            const span *o = out, *q = other;
+            return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                                "%s: %s[%zu] (bytes [%zu, %zu)) overlaps %s[%zu] (bytes [%zu, "
+                                "%zu)) in the same buffer; tensors of a batch run at once, "
+                                "so only a tensor's own input may share its output's bytes",
+                                fn, r->name[o->role], o->tensor, o->begin, o->end, r->name[q->role],
+                                q->tensor, q->begin, q->end);
+        }
+        for (size_t c = a; c < b; ++c) {
+            if (!far_any || spans[c].end > far_any->end)
+                far_any = &spans[c];
+            if (spans[c].role == 1 && (!far_out || spans[c].end > far_out->end))
+                far_out = &spans[c];
+        }
+        a = b;
     }
     return CLRELU_OK;
 }
@@ -159,15 +216,18 @@ static clrelu_status run_batch(clrelu_context *ctx, const char *fn, const clrelu
         return clrelu__fail(ctx, CLRELU_ERROR_SIZE_OVERFLOW, "%s: count = %zu is too large", fn,
                             count);
     clrelu__buf_arg *args = calloc(count ? count * 3 : 1, sizeof *args);
+    span *spans = calloc(count ? count * 3 : 1, sizeof *spans);
     cl_ulong *table = calloc(count ? count * BATCH_STRIDE : 1, sizeof *table);
     cl_event *events = calloc(count ? count : 1, sizeof *events);
-    if (!args || !table || !events) {
+    if (!args || !spans || !table || !events) {
         free(args);
+        free(spans);
         free(table);
         free(events);
         return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_MEMORY, "%s: out of host memory", fn);
     }
-    st = check_tensors(ctx, fn, &op, count, r, args);
+    st = check_tensors(ctx, fn, &op, count, r, args, spans);
+    free(spans);
     const unsigned vec = clrelu__vector_width(ctx, op.elsize);
     cl_uint n_events = 0;
     pthread_mutex_lock(&ctx->lock);

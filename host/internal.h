@@ -165,6 +165,21 @@ typedef struct clrelu__buf_arg {
  * output; fills begin and end. */
 clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
                                    clrelu__buf_arg *a);
+/* What clrelu__check_buffer asks the driver about a buffer (valid, of ctx's cl_context). */
+typedef struct clrelu__mem_info {
+    cl_mem mem; /* the buffer these are of; NULL: none yet */
+    cl_context context;
+    size_t size;
+    cl_mem_flags flags;
+    cl_mem root;   /* the buffer, or a sub-buffer's parent */
+    size_t origin; /* a sub-buffer's byte offset in root */
+} clrelu__mem_info;
+clrelu_status clrelu__query_mem(clrelu_context *ctx, const char *fn, const char *name, cl_mem mem,
+                                clrelu__mem_info *mi);
+/* clrelu__check_buffer reusing *cache when it is of a->mem (many tensors in one buffer ask the
+ * driver once), and filling it when not. */
+clrelu_status clrelu__check_buffer_with(clrelu_context *ctx, const char *fn, size_t n,
+                                        size_t elsize, clrelu__buf_arg *a, clrelu__mem_info *cache);
 /* An output may share bytes with another array only exactly (in place), also through a
  * sub-buffer. */
 clrelu_status clrelu__check_overlap(clrelu_context *ctx, const char *fn, size_t n,

@@ -144,8 +144,41 @@ clrelu_status clrelu__check_call(clrelu_context *ctx, const char *fn, const clre
     return CLRELU_OK;
 }
 
-clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
-                                   clrelu__buf_arg *a) {
+clrelu_status clrelu__query_mem(clrelu_context *ctx, const char *fn, const char *name, cl_mem mem,
+                                clrelu__mem_info *mi) {
+    char what[96];
+    cl_int err = clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof mi->context, &mi->context, NULL);
+    if (err == CL_INVALID_MEM_OBJECT)
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is not a valid cl_mem (%s)",
+                            fn, name, clrelu__cl_error_name(err));
+    if (err == CL_SUCCESS && mi->context != ctx->cl_ctx)
+        return clrelu__fail(ctx, CLRELU_ERROR_WRONG_CONTEXT,
+                            "%s: %s belongs to cl_context %p, not to this context's %p", fn, name,
+                            (void *)mi->context, (void *)ctx->cl_ctx);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof mi->size, &mi->size, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(mem, CL_MEM_FLAGS, sizeof mi->flags, &mi->flags, NULL);
+    /* A sub-buffer is its parent's memory under another handle (OpenCL 1.2 sub-buffers have no
+     * sub-buffers): overlaps are judged there. */
+    cl_mem parent = NULL;
+    mi->origin = 0;
+    if (err == CL_SUCCESS)
+        err = clGetMemObjectInfo(mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
+    if (err == CL_SUCCESS && parent)
+        err = clGetMemObjectInfo(mem, CL_MEM_OFFSET, sizeof mi->origin, &mi->origin, NULL);
+    if (err != CL_SUCCESS) { /* the driver's failure, not the caller's */
+        snprintf(what, sizeof what, "%s: clGetMemObjectInfo(%s)", fn, name);
+        return clrelu__cl_fail(ctx, err, what);
+    }
+    mi->mem = mem;
+    mi->root = parent ? parent : mem;
+    return CLRELU_OK;
+}
+
+clrelu_status clrelu__check_buffer_with(clrelu_context *ctx, const char *fn, size_t n,
+                                        size_t elsize, clrelu__buf_arg *a,
+                                        clrelu__mem_info *cache) {
     if (!a->mem)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, a->name);
     if (a->is_mask && a->off % 32 != 0)
@@ -168,56 +201,42 @@ clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n
         a->begin = a->off * elsize;
         a->end = end * elsize;
     }
-    cl_context mctx = NULL;
-    char what[96];
-    snprintf(what, sizeof what, "%s: clGetMemObjectInfo(%s)", fn, a->name);
-    cl_int err = clGetMemObjectInfo(a->mem, CL_MEM_CONTEXT, sizeof mctx, &mctx, NULL);
-    if (err == CL_INVALID_MEM_OBJECT)
-        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s is not a valid cl_mem (%s)",
-                            fn, a->name, clrelu__cl_error_name(err));
-    if (err != CL_SUCCESS) /* the driver's failure, not the caller's */
-        return clrelu__cl_fail(ctx, err, what);
-    if (mctx != ctx->cl_ctx)
-        return clrelu__fail(ctx, CLRELU_ERROR_WRONG_CONTEXT,
-                            "%s: %s belongs to cl_context %p, not to this context's %p", fn,
-                            a->name, (void *)mctx, (void *)ctx->cl_ctx);
-    size_t size = 0;
-    cl_mem_flags flags = 0;
-    err = clGetMemObjectInfo(a->mem, CL_MEM_SIZE, sizeof size, &size, NULL);
-    if (err == CL_SUCCESS)
-        err = clGetMemObjectInfo(a->mem, CL_MEM_FLAGS, sizeof flags, &flags, NULL);
-    if (err != CL_SUCCESS)
-        return clrelu__cl_fail(ctx, err, what);
-    if (a->end > size) {
+    clrelu__mem_info local;
+    clrelu__mem_info *mi = cache ? cache : &local;
+    if (!cache || cache->mem != a->mem) {
+        clrelu_status st = clrelu__query_mem(ctx, fn, a->name, a->mem, mi);
+        if (st != CLRELU_OK) {
+            if (cache)
+                cache->mem = NULL;
+            return st;
+        }
+    }
+    if (a->end > mi->size) {
         if (a->is_mask)
             return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_BOUNDS,
                                 "%s: %s + n = %zu bits need %zu bytes of %s, which has %zu "
                                 "(CL_MEM_SIZE)",
-                                fn, a->off_name, end, a->end, a->name, size);
+                                fn, a->off_name, end, a->end, a->name, mi->size);
         return clrelu__fail(ctx, CLRELU_ERROR_OUT_OF_BOUNDS,
                             "%s: %s + n = %zu exceeds the %zu elements of %s (CL_MEM_SIZE %zu "
                             "bytes, %zu-byte elements)",
-                            fn, a->off_name, end, size / elsize, a->name, size, elsize);
+                            fn, a->off_name, end, mi->size / elsize, a->name, mi->size, elsize);
     }
-    if (a->output && (flags & CL_MEM_READ_ONLY))
+    if (a->output && (mi->flags & CL_MEM_READ_ONLY))
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: %s is written but was created CL_MEM_READ_ONLY", fn, a->name);
-    if (!a->output && (flags & CL_MEM_WRITE_ONLY))
+    if (!a->output && (mi->flags & CL_MEM_WRITE_ONLY))
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: %s is read but was created CL_MEM_WRITE_ONLY", fn, a->name);
-    /* A sub-buffer is its parent's memory under another handle (OpenCL 1.2 sub-buffers have no
-     * sub-buffers): overlaps are judged there. */
-    cl_mem parent = NULL;
-    size_t origin = 0;
-    err = clGetMemObjectInfo(a->mem, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL);
-    if (err == CL_SUCCESS && parent)
-        err = clGetMemObjectInfo(a->mem, CL_MEM_OFFSET, sizeof origin, &origin, NULL);
-    if (err != CL_SUCCESS)
-        return clrelu__cl_fail(ctx, err, what);
-    a->root = parent ? parent : a->mem;
-    a->begin += origin;
-    a->end += origin;
+    a->root = mi->root;
+    a->begin += mi->origin;
+    a->end += mi->origin;
     return CLRELU_OK;
+}
+
+clrelu_status clrelu__check_buffer(clrelu_context *ctx, const char *fn, size_t n, size_t elsize,
+                                   clrelu__buf_arg *a) {
+    return clrelu__check_buffer_with(ctx, fn, n, elsize, a, NULL);
 }
 
 /* An output may share a buffer with another array only at exactly the same bytes (in place);

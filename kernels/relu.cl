@@ -548,20 +548,36 @@ static inline uint batch_find(__global const ulong *table, uint count, ulong chu
 #define CLRELU_BATCH_RUN 1
 #endif
 
-#define BATCH_LOOP(BODY)                                                                          \
+/* The entry of tensor t, read once into private variables (the table is __global, like the
+ * outputs, so the compiler could not keep it in registers across a store). */
+#define BATCH_ENTRY(t)                                                                            \
+    do {                                                                                          \
+        __global const ulong *e = table + (t) * BATCH_STRIDE;                                     \
+        start = e[0];                                                                             \
+        n = e[1];                                                                                 \
+        off0 = e[2];                                                                              \
+        off1 = e[3];                                                                              \
+        off2 = e[4];                                                                              \
+        slots = (uint)e[5];                                                                       \
+        next = (t) + 1 < count ? table[((t) + 1) * BATCH_STRIDE] : chunks;                        \
+    } while (0)
+
+#define BATCH_LOOP(PTRS, BODY)                                                                          \
     const ulong gid = get_global_id(0), stride = get_global_size(0);                              \
     for (ulong base = gid * CLRELU_BATCH_RUN; base < chunks; base += stride * CLRELU_BATCH_RUN) { \
         uint t = batch_find(table, count, base);                                                  \
-        ulong next = t + 1 < count ? table[(t + 1) * BATCH_STRIDE] : chunks;                      \
+        ulong start, n, off0, off1, off2, next;                                                   \
+        uint slots;                                                                               \
+        BATCH_ENTRY(t);                                                                           \
+        PTRS                                                                                      \
         const ulong end = base + CLRELU_BATCH_RUN < chunks ? base + CLRELU_BATCH_RUN : chunks;     \
         for (ulong ch = base; ch < end; ++ch) {                                                   \
             while (ch >= next) {                                                                  \
                 ++t;                                                                              \
-                next = t + 1 < count ? table[(t + 1) * BATCH_STRIDE] : chunks;                    \
+                BATCH_ENTRY(t);                                                                   \
+                PTRS                                                                              \
             }                                                                                     \
-            __global const ulong *e = table + t * BATCH_STRIDE;                                   \
-            const ulong n = e[1], first = (ch - e[0]) * CLRELU_VEC;                               \
-            const uint slots = (uint)e[5];                                                        \
+            const ulong first = (ch - start) * CLRELU_VEC;                                        \
             BODY                                                                                  \
         }                                                                                         \
     }
@@ -569,37 +585,55 @@ static inline uint batch_find(__global const ulong *table, uint count, ulong chu
 __kernel void fwd_batch(const ulong chunks, const uint count, __global const ulong *table,
                         BUFS(__global const, x), BUFS(__global, y), PARAMS) {
     (void)ceil_pass;
-    BATCH_LOOP({
-        __global const S *xs = SLOT(x, slots & 7u) + e[2] + first;
-        __global S *ys = SLOT(y, (slots >> 8) & 7u) + e[3] + first;
-        if (first + CLRELU_VEC <= n) {
-            const LV xv = TO_LV(VLOAD(0, xs));
-            const LV ov = OLD_V(VLOAD, 0, ys);
-            VSTORE(FROM_LV(FWD_V(xv, ov)), 0, ys);
-        } else {
-            for (ulong k = 0; k < n - first; ++k)
-                ys[k] = FROM_L(fwd_lane(TO_L(xs[k]), OLD_S(ys, k), slope, ceil_out, alpha, beta));
-        }
-    })
+    __global const S *xt;
+    __global S *yt;
+    BATCH_LOOP(
+        {
+            (void)off2;
+            xt = SLOT(x, slots & 7u) + off0;
+            yt = SLOT(y, (slots >> 8) & 7u) + off1;
+        },
+        {
+            __global const S *xs = xt + first;
+            __global S *ys = yt + first;
+            if (first + CLRELU_VEC <= n) {
+                const LV xv = TO_LV(VLOAD(0, xs));
+                const LV ov = OLD_V(VLOAD, 0, ys);
+                VSTORE(FROM_LV(FWD_V(xv, ov)), 0, ys);
+            } else {
+                for (ulong k = 0; k < n - first; ++k)
+                    ys[k] = FROM_L(
+                        fwd_lane(TO_L(xs[k]), OLD_S(ys, k), slope, ceil_out, alpha, beta));
+            }
+        })
 }
 
 __kernel void bwd_batch(const ulong chunks, const uint count, __global const ulong *table,
                         BUFS(__global const, g), BUFS(__global const, s), BUFS(__global, d),
                         PARAMS) {
     (void)ceil_out;
-    BATCH_LOOP({
-        __global const S *gs = SLOT(g, slots & 7u) + e[2] + first;
-        __global S *ds = SLOT(d, (slots >> 8) & 7u) + e[3] + first;
-        __global const S *ss = SLOT(s, (slots >> 16) & 7u) + e[4] + first;
-        if (first + CLRELU_VEC <= n) {
-            const LV gv = TO_LV(VLOAD(0, gs));
-            const LV sv = TO_LV(VLOAD(0, ss));
-            const LV ov = OLD_V(VLOAD, 0, ds);
-            VSTORE(FROM_LV(GRAD_V(PASS_MASK_OF(sv), gv, ov)), 0, ds);
-        } else {
-            for (ulong k = 0; k < n - first; ++k)
-                ds[k] = FROM_L(grad_lane(pass_lane(TO_L(ss[k]), ceil_pass), TO_L(gs[k]),
-                                         OLD_S(ds, k), slope, alpha, beta));
-        }
-    })
+    __global const S *gt;
+    __global const S *st;
+    __global S *dt;
+    BATCH_LOOP(
+        {
+            gt = SLOT(g, slots & 7u) + off0;
+            dt = SLOT(d, (slots >> 8) & 7u) + off1;
+            st = SLOT(s, (slots >> 16) & 7u) + off2;
+        },
+        {
+            __global const S *gs = gt + first;
+            __global const S *ss = st + first;
+            __global S *ds = dt + first;
+            if (first + CLRELU_VEC <= n) {
+                const LV gv = TO_LV(VLOAD(0, gs));
+                const LV sv = TO_LV(VLOAD(0, ss));
+                const LV ov = OLD_V(VLOAD, 0, ds);
+                VSTORE(FROM_LV(GRAD_V(PASS_MASK_OF(sv), gv, ov)), 0, ds);
+            } else {
+                for (ulong k = 0; k < n - first; ++k)
+                    ds[k] = FROM_L(grad_lane(pass_lane(TO_L(ss[k]), ceil_pass), TO_L(gs[k]),
+                                             OLD_S(ds, k), slope, alpha, beta));
+            }
+        })
 }

@@ -289,6 +289,114 @@ static void test_batch__refusals_name_the_tensor(void **state) {
     clReleaseMemObject(b);
 }
 
+/* The overlap rule, against a pairwise model of it, over random layouts: tensors of 0..12
+ * elements at offsets 0..40 in two buffers and a sub-buffer of the first at 16 elements (or the
+ * device's base address alignment) (the same memory
+ * under another handle), forward and backward. An output may share bytes with nothing but its
+ * own tensor's inputs, and with those only exactly. */
+static unsigned next_rand(unsigned *seed) {
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed >> 8;
+}
+
+static size_t sub_elems = 16; /* the sub-buffer's origin in buffer 0, elements */
+
+typedef struct placed {
+    int buf; /* 0, 1, 2 = the sub-buffer of 0 at element 16 */
+    size_t off, n;
+} placed;
+
+static int model_refuses(size_t count, int n_roles, placed p[][3]) {
+    for (size_t i = 0; i < count; ++i) {
+        const placed *o = &p[i][1];
+        if (o->n == 0)
+            continue;
+        size_t ob = (o->buf == 2 ? sub_elems : 0) + o->off, oe = ob + o->n;
+        int oroot = o->buf == 2 ? 0 : o->buf;
+        for (size_t j = 0; j < count; ++j) {
+            for (int k = 0; k < n_roles; ++k) {
+                const placed *q = &p[j][k];
+                if ((i == j && k == 1) || q->n == 0 || (q->buf == 2 ? 0 : q->buf) != oroot)
+                    continue;
+                size_t qb = (q->buf == 2 ? sub_elems : 0) + q->off, qe = qb + q->n;
+                if (oe <= qb || qe <= ob)
+                    continue;
+                if (i == j && ob == qb && oe == qe)
+                    continue;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void test_batch__overlap_rule_matches_the_pairwise_model(void **state) {
+    fixture *f = *state;
+    clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    cl_int err;
+    cl_mem bufs[3];
+    bufs[0] = clCreateBuffer(f->info.context, CL_MEM_READ_WRITE, 256 * 4, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    bufs[1] = clCreateBuffer(f->info.context, CL_MEM_READ_WRITE, 256 * 4, NULL, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    cl_uint align = 0; /* bits */
+    clGetDeviceInfo(f->info.device_id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align, &align, NULL);
+    sub_elems = align / 8 / 4 > 16 ? align / 8 / 4 : 16;
+    size_t sub_origin = sub_elems * 4;
+    int with_sub = sub_elems <= 64 && align % 32 == 0;
+    cl_buffer_region region = {sub_origin, 128 * 4};
+    bufs[2] = with_sub ? clCreateSubBuffer(bufs[0], CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                                           &region, &err)
+                       : NULL;
+    unsigned seed = 2024;
+    int refused = 0, accepted = 0;
+    for (int trial = 0; trial < 3000; ++trial) {
+        size_t count = 1 + (size_t)(next_rand(&seed) % 6);
+        int n_roles = trial % 2 ? 3 : 2;
+        placed p[6][3];
+        clrelu_tensor t[3][6];
+        for (size_t i = 0; i < count; ++i) {
+            size_t n = next_rand(&seed) % 9 == 0 ? 0 : 1 + next_rand(&seed) % 12;
+            for (int k = 0; k < n_roles; ++k) {
+                int b = (int)(next_rand(&seed) % (with_sub ? 3 : 2));
+                size_t off =
+                    next_rand(&seed) % 4 == 0 && k > 0 ? p[i][0].off : next_rand(&seed) % 41;
+                if (k > 0 && next_rand(&seed) % 4 == 0)
+                    b = p[i][0].buf; /* often in place */
+                p[i][k] = (placed){b, off, n};
+                t[k][i] = (clrelu_tensor){bufs[b], off, n};
+            }
+        }
+        int expect = model_refuses(count, n_roles, p);
+        clrelu_status st =
+            n_roles == 2
+                ? clrelu_forward_batch(f->ctx, &d, count, t[0], t[1], 0, NULL, NULL)
+                : clrelu_backward_batch(f->ctx, &d, count, t[0], t[2], t[1], 0, NULL, NULL);
+        if (st != (expect ? CLRELU_ERROR_INVALID_ARGUMENT : CLRELU_OK)) {
+            fprintf(stderr, "trial %d: %zu tensors, %d roles: model %s, clrelu %s (%s)\n", trial,
+                    count, n_roles, expect ? "refuses" : "accepts", clrelu_status_name(st),
+                    clrelu_context_error(f->ctx));
+            for (size_t i = 0; i < count; ++i)
+                for (int k = 0; k < n_roles; ++k)
+                    fprintf(stderr, "  tensor %zu role %d: buf %d off %zu n %zu\n", i, k,
+                            p[i][k].buf, p[i][k].off, p[i][k].n);
+            fail();
+        }
+        if (expect)
+            assert_non_null(strstr(clrelu_context_error(f->ctx), "overlaps"));
+        refused += expect;
+        accepted += !expect;
+    }
+    printf("overlap rule: %d layouts refused, %d accepted, as the pairwise model says%s\n", refused,
+           accepted, with_sub ? " (with a sub-buffer)" : "");
+    assert_true(refused > 300 && accepted > 300); /* both sides were exercised */
+    clFinish(f->info.queue);
+    if (bufs[2])
+        clReleaseMemObject(bufs[2]);
+    clReleaseMemObject(bufs[0]);
+    clReleaseMemObject(bufs[1]);
+}
+
 int main(void) {
     test_device devs[16];
     size_t count = list_devices(devs, ARRAY_LEN(devs));
@@ -301,6 +409,7 @@ int main(void) {
         cmocka_unit_test(test_batch__in_place),
         cmocka_unit_test(test_batch__waits_for_its_wait_list),
         cmocka_unit_test(test_batch__refusals_name_the_tensor),
+        cmocka_unit_test(test_batch__overlap_rule_matches_the_pairwise_model),
     };
     int failed = 0;
     for (size_t i = 0; i < count; ++i) {
