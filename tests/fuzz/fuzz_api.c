@@ -455,8 +455,9 @@ static void call_host(reader *r, int which) {
         memset(out_alloc, 0xA5, (alloc_n + shift) * ebytes + 1);
         out = out_alloc + shift * ebytes;
     }
+    unsigned char *mask_alloc = NULL;
     if (which == 2)
-        mask = calloc(1, clrelu_mask_words(alloc_n) * 4 + 1);
+        mask = mask_alloc = calloc(1, clrelu_mask_words(alloc_n) * 4 + 1);
     const void *x = in[0] ? in[0] + shift * ebytes : NULL;
     const void *src = in[1] ? in[1] + shift * ebytes : NULL;
     uint8_t nulls = u8(r);
@@ -520,7 +521,7 @@ static void call_host(reader *r, int which) {
     free(in[0]);
     free(in[1]);
     free(out_alloc);
-    free(mask);
+    free(mask_alloc); /* mask may have been set to NULL to test that */
 }
 
 /* Calls without arrays: status and dtype tables, context creation from any spec, info. */
