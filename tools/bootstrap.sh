@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-          libclblast-dev libcmocka-dev gnuplot-nox)
+          libclblast-dev libcmocka-dev gnuplot-nox libdnnl-dev)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "bootstrap: run as root or install sudo" >&2; exit 1; }
