@@ -15,5 +15,9 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
 
-# CTest runs every test executable through qemu-user with the cross C library.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu)
+# CTest runs every test executable through qemu-user with the cross C library. -L alone would
+# pair the cross dynamic loader (libc6-arm64-cross) with the multiarch libc.so.6 (libc6:arm64,
+# which libcmocka0:arm64 pulls in), a different build of glibc whose GLIBC_PRIVATE interface
+# differs: pthread_create then hangs. LD_LIBRARY_PATH puts the cross libc first.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu
+    -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib)

@@ -1,8 +1,7 @@
 /* The CPU SIMD path against the host reference, bit for bit, for every op, dtype, backward
  * mode and blending setting, on 1, 2 and 3 threads. CTest runs this once per ISA
  * (CLRELU_CPU_ISA=scalar|sse2|avx2|avx512, or scalar|neon on AArch64); an ISA this CPU lacks
- * exits as skipped. Under an emulator (qemu-user), CLRELU_TEST_MAX_N leaves out the sizes
- * above it: the emulated reference would take hours over the largest. */
+ * exits as skipped. The same tests run under qemu-user for AArch64 (tools/ci-arm64.sh). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +13,6 @@
 /* test_hooks.c, from the static library. */
 void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
-
-/* The largest size this run tests (CLRELU_TEST_MAX_N, default: every size). */
-static size_t max_n(void) {
-    const char *e = getenv("CLRELU_TEST_MAX_N");
-    return e && *e ? (size_t)strtoull(e, NULL, 10) : (size_t)-1;
-}
 
 /* Sizes around every vector width and mask word, for the settings other than the defaults
  * (which run the full test_sizes list). */
@@ -69,9 +62,7 @@ static void test_cpu_family__matches_reference_bitwise(void **state) {
                 const size_t *sizes = c == 0 ? test_sizes : small_sizes;
                 size_t count = c == 0 ? test_sizes_count : ARRAY_LEN(small_sizes);
                 for (size_t s = 0; s < count; ++s, ++seed)
-                    if (sizes[s] <= max_n())
-                        run_host_case(f->ctx, &kit_ops[o], &d, sizes[s], CASE_SEPARATE, seed % 4,
-                                      seed);
+                    run_host_case(f->ctx, &kit_ops[o], &d, sizes[s], CASE_SEPARATE, seed % 4, seed);
             }
         }
     }
@@ -212,8 +203,6 @@ static void test_cpu_threads__match_reference_around_the_default_threshold(void 
                 const size_t sizes[] = {at - 1, at, at + 33, 3 * at + 7};
                 clrelu_desc d = kit_desc(op, dt->dtype);
                 for (size_t k = 0; k < ARRAY_LEN(sizes); ++k, ++seed) {
-                    if (sizes[k] > max_n())
-                        continue;
                     unsigned long before = clrelu__threaded_calls_for_testing(ctx);
                     run_host_case(ctx, op, &d, sizes[k], CASE_SEPARATE, seed % 4, seed);
                     /* Below the threshold the calling thread does it all; at it, threads. */
@@ -253,7 +242,7 @@ static void *caller_main(void *arg) {
 
 static void test_cpu_threads__concurrent_callers_are_exact(void **state) {
     (void)state;
-    const size_t n = max_n() < CONCURRENT_N ? max_n() : CONCURRENT_N;
+    const size_t n = CONCURRENT_N;
     float *x = malloc(n * sizeof(float));
     float *expected = malloc(n * sizeof(float));
     assert_non_null(x);
