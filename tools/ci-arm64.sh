@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The AArch64 CPU path in CI: cross-compiles the library and test_cpu with Debian's
 # gcc-aarch64-linux-gnu against the arm64 multiarch packages, and runs test_cpu under
-# qemu-user (qemu-aarch64 -L /usr/aarch64-linux-gnu, see the toolchain file) for the scalar and
-# NEON kernels: the same
-# bit-exact tests as on x86. Installs what it needs (as root, or through sudo).
+# qemu-user (qemu-aarch64 -L /usr/aarch64-linux-gnu, see the toolchain file) for the scalar
+# and NEON kernels: the same bit-exact tests as on x86. Installs what it needs (as root, or
+# through sudo).
 #   CLRELU_ARM64_BUILD=dir    build directory (default build-arm64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
