@@ -158,6 +158,8 @@ void clrelu__set_round_trip_chunk_for_testing(size_t bytes);
 /* test_hooks.c, compiled into the tests that use it: ctx's threading threshold
  * (CLRELU__THREAD_MIN_BYTES by default), so that small arrays cross it. */
 void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
+/* ... its non-temporal-store threshold (3/4 of the last-level cache by default) ... */
+void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 /* ... and how many host calls on ctx were split over more than one thread. */
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
 

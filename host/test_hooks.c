@@ -9,3 +9,7 @@ void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes)
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx) {
     return atomic_load(&ctx->threaded_calls);
 }
+
+void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes) {
+    ctx->stream_min_bytes = bytes;
+}

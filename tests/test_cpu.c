@@ -13,6 +13,7 @@
 /* test_hooks.c, from the static library. */
 void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
+void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 
 /* Sizes around every vector width and mask word, for the settings other than the defaults
  * (which run the full test_sizes list). */
@@ -214,6 +215,32 @@ static void test_cpu_threads__match_reference_around_the_default_threshold(void 
     }
 }
 
+/* Non-temporal stores (arrays beyond the last-level cache) on every size the tests use, the
+ * output at every offset from a 64-byte line, on 1 and 3 threads: the threshold is lowered to
+ * 0 so that small arrays take the streaming path; every op and dtype still runs. */
+static void test_cpu_stream__nontemporal_stores_match_reference(void **state) {
+    (void)state;
+    static const size_t sizes[] = {1, 3, 15, 16, 17, 31, 33, 63, 64, 65, 1000, 4099, 70001};
+    uint32_t seed = 303;
+    for (unsigned threads = 1; threads <= 3; threads += 2) {
+        clrelu_context *ctx = context_with_threads(threads);
+        clrelu__set_stream_min_bytes_for_testing(ctx, 0);
+        clrelu__set_thread_min_bytes_for_testing(ctx, 4096);
+        for (size_t o = 0; o < kit_ops_count; ++o) {
+            for (size_t di = 0; di < kit_dtypes_count; ++di) {
+                clrelu_desc d = kit_desc(&kit_ops[o], kit_dtypes[di].dtype);
+                for (size_t k = 0; k < ARRAY_LEN(sizes); ++k, ++seed) {
+                    size_t shift = kit_dtypes[di].dtype == CLRELU_DTYPE_F32 ? seed % 16 : seed % 4;
+                    run_host_case(ctx, &kit_ops[o], &d, sizes[k], CASE_SEPARATE, shift, seed);
+                    if (k % 4 == 0)
+                        run_host_case(ctx, &kit_ops[o], &d, sizes[k], CASE_OVER_IN0, shift, seed);
+                }
+            }
+        }
+        clrelu_context_release(ctx);
+    }
+}
+
 /* Several application threads calling at once, on one shared context and on contexts of their
  * own with different thread counts: only one call uses the workers at a time, the others run
  * on their own thread; every result must still be exact, and nothing may hang. */
@@ -292,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_cpu_threads__match_reference_around_the_threshold),
         cmocka_unit_test(test_cpu_threads__match_reference_around_the_default_threshold),
         cmocka_unit_test(test_cpu_threads__concurrent_callers_are_exact),
+        cmocka_unit_test(test_cpu_stream__nontemporal_stores_match_reference),
     };
     /* CLRELU_TEST_FILTER: only the tests whose names match (cmocka's wildcards). */
     const char *filter = getenv("CLRELU_TEST_FILTER");

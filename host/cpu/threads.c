@@ -29,9 +29,10 @@
 #endif
 
 /* How long a worker keeps polling for the next job before it sleeps: a loop of large calls
- * (each above the threading threshold, so tens of microseconds or more) then never waits for
- * a wake-up, and an idle process gives its cores back within a fraction of a millisecond. */
-#define SPIN_NS 200000L
+ * (each above the threading threshold, so ~10 us or more) finds it awake, and a process that
+ * stops calling gives the core back (to its own other threads too) within 50 us. A late
+ * worker never delays a call: it only takes fewer parts. */
+#define SPIN_NS 50000L
 
 /* The job word: generation (32 bits), helpers allowed (8), parts (12), next part to claim
  * (12). One compare-and-swap claims a part of exactly this job; a worker that looks late sees
