@@ -156,7 +156,10 @@ static double timed_sample(call_fn fn, void *arg, int k) {
 }
 
 /* Rounds of one timed sample of each contestant in turn, so that all see the same state of a
- * shared, noisy machine; then a batch of back-to-back calls of the batched ones. */
+ * shared, noisy machine; then a batch of back-to-back calls of the batched ones. Each sample
+ * follows one untimed call of the same contestant: at cache-resident sizes a sample would
+ * otherwise find its arrays as the contestant before it left them (the one after the CPU
+ * path found x and y warm, the one after the copy found them evicted). */
 static void measure(const bench_opts *o, timed *t, int count, int batch) {
     enum { CAP = 20000, MAX_TIMED = 4 };
     static double samples[MAX_TIMED][CAP];
@@ -165,8 +168,10 @@ static void measure(const bench_opts *o, timed *t, int count, int batch) {
     int n = 0;
     double start = bench_now();
     while (n < CAP && bench_more(o, n, bench_now() - start)) {
-        for (int c = 0; c < count; ++c)
+        for (int c = 0; c < count; ++c) {
+            t[c].fn(t[c].arg);
             samples[c][n] = timed_sample(t[c].fn, t[c].arg, t[c].k);
+        }
         n++;
     }
     for (int c = 0; c < count; ++c) {
