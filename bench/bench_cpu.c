@@ -404,6 +404,7 @@ int bench_cpu(const bench_opts *o, bench_run *run, int cpu_index, int onednn_ind
         }
     }
 #else
+    (void)threads;
     if (onednn_index >= 0) {
         fprintf(stderr, "clrelu-bench: this clrelu-bench was built without oneDNN\n");
         onednn_index = -1;
