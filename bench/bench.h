@@ -51,6 +51,11 @@ typedef struct bench_device {
      * launch) and in a buffer each (13 launches of 8 buffers). */
     double many_single_s, many_batch_arena_s, many_batch_separate_s;
     double many_sync_s; /* the 100 calls each waited for, as a synchronous caller would */
+    /* f32 relu forward at n = 1024 (L1-resident), median ns per call as a user makes it (the
+     * CPU path: clrelu_forward_host; oneDNN: execute and wait), and for the CPU path the same
+     * kernel called directly through its table (no checks, no floating-point setup): the
+     * per-call cost is the difference. 0 where not measured. */
+    double call_1024_s, direct_call_1024_s;
 } bench_device;
 
 typedef struct bench_result {
@@ -103,7 +108,25 @@ int bench_more(const bench_opts *o, int calls, double elapsed);
 /* Measuring rooms: each fills run->devices[index] and appends its results. Returns 0, or -1
  * when the device could not be measured at all (the reason on stderr). */
 int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int index);
-int bench_cpu(const bench_opts *o, bench_run *run, int index);
+/* The host room: the CPU path (run->devices[cpu_index]) and oneDNN (onednn_index), either one
+ * -1 when not measured, on the same arrays, sample by sample interleaved with the copy. */
+int bench_cpu(const bench_opts *o, bench_run *run, int cpu_index, int onednn_index);
+
+/* bench_onednn.c, built when CMake finds oneDNN (CLRELU_BENCH_HAVE_ONEDNN): oneDNN's eltwise
+ * ReLU on host arrays, with threads OpenMP threads. */
+typedef struct bench_onednn bench_onednn;
+typedef struct bench_onednn_call bench_onednn_call;
+bench_onednn *bench_onednn_open(int threads, char *why, size_t why_len);
+void bench_onednn_close(bench_onednn *p);
+/* Fills the device entry: id "onednn", kind "simd", oneDNN's version and ISA. */
+void bench_onednn_describe(int threads, const char *cpu_name, bench_device *bd);
+/* A primitive for op on n elements of the kit's arrays (in0: x or dy; in1: x or y; out), or
+ * NULL with the reason when oneDNN has no such op (masks, f64, blending). */
+bench_onednn_call *bench_onednn_prepare(bench_onednn *p, const kit_op *op, const clrelu_desc *d,
+                                        size_t n, const void *in0, const void *in1, void *out,
+                                        char *why, size_t why_len);
+int bench_onednn_run(bench_onednn_call *c); /* 0, or -1 when execution failed */
+void bench_onednn_release(bench_onednn_call *c);
 /* First-call latency cold and warm on an OpenCL device, into bd; 0, or -1 when a probe failed
  * (the reason on stderr). bench_first_call_probe is the child's side: main runs it for the
  * hidden option --first-call-probe SPEC and exits with what it returns. */

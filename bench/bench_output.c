@@ -83,14 +83,33 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
         const bench_device *d = &run->devices[i];
         if (!d->kind)
             continue;
-        fprintf(f, "  %-5s %-5s %s (%s; %s), %u compute units", d->id, d->kind, d->name,
-                d->platform, d->driver, d->compute_units);
+        fprintf(f, "  %-6s %-5s %s (%s; %s), %u %s", d->id, d->kind, d->name, d->platform,
+                d->driver, d->compute_units,
+                strcmp(d->kind, "simd") == 0 ? "threads" : "compute units");
         if (d->global_mem)
             fprintf(f, ", %.1f GiB", (double)d->global_mem / (1024.0 * 1024 * 1024));
         if (d->launch_wall_s > 0)
             fprintf(f, "; empty-kernel launch latency %.1f us (enqueue to completion %.1f us)",
                     d->launch_latency_s * 1e6, d->launch_wall_s * 1e6);
         fputc('\n', f);
+    }
+    int any_call = 0;
+    for (int i = 0; i < run->n_devices; ++i)
+        any_call |= run->devices[i].call_1024_s > 0;
+    if (any_call) {
+        fprintf(f, "\nPer-call cost, f32 relu forward at n = 1024 (L1-resident), median ns per "
+                   "call\n");
+        for (int i = 0; i < run->n_devices; ++i) {
+            const bench_device *d = &run->devices[i];
+            if (!d->kind || !(d->call_1024_s > 0))
+                continue;
+            fprintf(f, "  %-6s %8.1f ns", d->id, d->call_1024_s * 1e9);
+            if (d->direct_call_1024_s > 0)
+                fprintf(f, "   (the kernel called directly: %.1f ns; the API adds %+.1f ns)",
+                        d->direct_call_1024_s * 1e9,
+                        (d->call_1024_s - d->direct_call_1024_s) * 1e9);
+            fputc('\n', f);
+        }
     }
     int any_first_call = 0;
     for (int i = 0; i < run->n_devices; ++i)
@@ -243,6 +262,10 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
         json_number(f, d->many_batch_arena_s > 0 ? d->many_batch_arena_s : NAN);
         fprintf(f, ", \"many100x4096_batch_separate_s\": ");
         json_number(f, d->many_batch_arena_s > 0 ? d->many_batch_separate_s : NAN);
+        fprintf(f, ", \"call_1024_s\": ");
+        json_number(f, d->call_1024_s > 0 ? d->call_1024_s : NAN);
+        fprintf(f, ", \"direct_call_1024_s\": ");
+        json_number(f, d->direct_call_1024_s > 0 ? d->direct_call_1024_s : NAN);
         fputc('}', f);
     }
     fprintf(f, "\n  ],\n  \"results\": [");

@@ -85,8 +85,9 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: clrelu-bench [options]\n"
             "  --list                 list the devices (OpenCL and the CPU path) and exit\n"
-            "  --device SPEC          measure this device (repeatable): cpu, gpu, P:D or a name\n"
-            "                         (default: every OpenCL device and the CPU path)\n"
+            "  --device SPEC          measure this device (repeatable): cpu, gpu, P:D, a name, or\n"
+            "                         onednn (oneDNN's eltwise ReLU, when built with it)\n"
+            "                         (default: every OpenCL device, the CPU path and oneDNN)\n"
             "  --op LIST              comma-separated ops, or all (default: forward,backward)\n"
             "  --dtype LIST           comma-separated dtypes, or all (default: f32)\n"
             "  --sizes LIST           element counts and ranges: 4096,2^20,2^10..2^26 (a range\n"
@@ -218,7 +219,14 @@ static double parse_positive(const char *opt, const char *arg, double max) {
     return v;
 }
 
-/* Every OpenCL device as "P:D", then "cpu". */
+/* oneDNN, when this clrelu-bench was built with it, is a device of its own. */
+#if defined(CLRELU_BENCH_HAVE_ONEDNN)
+#define HAVE_ONEDNN 1
+#else
+#define HAVE_ONEDNN 0
+#endif
+
+/* Every OpenCL device as "P:D", then "cpu", then "onednn" when built with it. */
 static int all_specs(char specs[][16], int cap) {
     cl_platform_id plats[16];
     cl_uint np = 0;
@@ -233,7 +241,13 @@ static int all_specs(char specs[][16], int cap) {
             snprintf(specs[count++], 16, "%u:%u", p, d);
     }
     snprintf(specs[count++], 16, "cpu");
+    if (HAVE_ONEDNN)
+        snprintf(specs[count++], 16, "onednn");
     return count;
+}
+
+static int is_host_spec(const char *spec) {
+    return strcmp(spec, "cpu") == 0 || strcmp(spec, "onednn") == 0;
 }
 
 static int list_devices(void) {
@@ -243,6 +257,21 @@ static int list_devices(void) {
            "units", "memory");
     for (int i = 0; i < n; ++i) {
         clrelu_context *ctx = NULL;
+        if (strcmp(specs[i], "onednn") == 0) {
+#if defined(CLRELU_BENCH_HAVE_ONEDNN)
+            if (clrelu_context_create(&ctx, "cpu") != CLRELU_OK)
+                continue;
+            clrelu_context_info info;
+            clrelu_context_get_info(ctx, &info);
+            bench_device bd;
+            memset(&bd, 0, sizeof bd);
+            bench_onednn_describe((int)info.compute_units, info.device, &bd);
+            printf("%-6s %-12s %-40.40s %-32.32s %-24.24s %6u %10s\n", bd.id, bd.kind, bd.name,
+                   bd.platform, bd.driver, bd.compute_units, "-");
+            clrelu_context_release(ctx);
+#endif
+            continue;
+        }
         if (clrelu_context_create(&ctx, specs[i]) != CLRELU_OK) {
             printf("%-6s (unusable: %s)\n", specs[i], clrelu_last_error());
             continue;
@@ -395,6 +424,17 @@ int main(int argc, char **argv) {
     } else {
         for (int i = 0; i < o.n_specs; ++i) {
             clrelu_context *ctx = NULL;
+            if (strcasecmp(o.specs[i], "onednn") == 0) {
+                if (!HAVE_ONEDNN)
+                    die_usage("--device onednn: this clrelu-bench was built without oneDNN "
+                              "(install libdnnl-dev and reconfigure)");
+                int dup = 0;
+                for (int j = 0; j < n_specs; ++j)
+                    dup = dup || strcmp(specs[j], "onednn") == 0;
+                if (!dup)
+                    snprintf(specs[n_specs++], 16, "onednn");
+                continue;
+            }
             if (clrelu_context_create(&ctx, o.specs[i]) != CLRELU_OK)
                 die_usage("--device %s: %s", o.specs[i], clrelu_last_error());
             clrelu_context_info info;
@@ -412,21 +452,33 @@ int main(int argc, char **argv) {
     memset(&run, 0, sizeof run);
     run.devices = calloc((size_t)n_specs, sizeof *run.devices);
     int per_device = o.n_ops * o.n_dtypes * o.n_sizes;
-    run.total_steps = n_specs * per_device;
-    if (o.host_trip)
-        run.total_steps += (n_specs - 1) * per_device;
+    int cpu_index = -1, onednn_index = -1, n_opencl = 0;
+    for (int i = 0; i < n_specs; ++i) {
+        if (strcmp(specs[i], "cpu") == 0)
+            cpu_index = i;
+        else if (strcmp(specs[i], "onednn") == 0)
+            onednn_index = i;
+        else
+            n_opencl++;
+    }
+    /* Each OpenCL device: its configurations, its host round trips, its first-call probe; the
+     * CPU path and oneDNN share one pass over the configurations. */
+    run.total_steps = n_opencl * (per_device * (o.host_trip ? 2 : 1) + 1);
+    if (cpu_index >= 0 || onednn_index >= 0)
+        run.total_steps += per_device;
     run.n_devices = n_specs;
-    for (int i = 0; i < n_specs; ++i)
-        run.total_steps += strcmp(specs[i], "cpu") != 0; /* the first-call probes */
     int unusable = 0;
     for (int i = 0; i < n_specs; ++i) {
-        int st = strcmp(specs[i], "cpu") == 0 ? bench_cpu(&o, &run, i)
-                                              : bench_opencl(&o, specs[i], &run, i);
-        if (st == 1)
-            st = bench_cpu(&o, &run, i);
+        if (is_host_spec(specs[i]))
+            continue;
+        int st = bench_opencl(&o, specs[i], &run, i);
+        if (st == 1) /* the spec resolved to the CPU path */
+            st = bench_cpu(&o, &run, i, -1);
         if (st != 0)
             unusable++;
     }
+    if ((cpu_index >= 0 || onednn_index >= 0) && bench_cpu(&o, &run, cpu_index, onednn_index) != 0)
+        unusable++;
     if (!o.quiet && isatty(2))
         fputs("\033[K", stderr);
 

@@ -267,8 +267,27 @@ static clrelu_context *context_new(clrelu_status *st) {
     snprintf(ctx->info.id, sizeof ctx->info.id, "cpu");
     snprintf(ctx->info.device, sizeof ctx->info.device, "%s", clrelu__cpu_brand());
     snprintf(ctx->info.cpu_isa, sizeof ctx->info.cpu_isa, "%s", ctx->cpu->isa);
-    ctx->info.compute_units = clrelu__cpu_count();
     ctx->info.has_fp64 = 1;
+    ctx->thread_min_bytes = CLRELU__THREAD_MIN_BYTES;
+    ctx->stream_min_bytes = clrelu__cpu_stream_min_bytes();
+    const char *nt = getenv("CLRELU_NUM_THREADS");
+    ctx->cpu_threads = clrelu__cpu_count();
+    if (nt && *nt) {
+        char *end;
+        unsigned long v = strtoul(nt, &end, 10);
+        if (*end || nt[0] == '-' || v < 1 || v > CLRELU__MAX_THREADS) {
+            *st = clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                               "clrelu_context_create: CLRELU_NUM_THREADS = '%s' is not a thread "
+                               "count from 1 to %d",
+                               nt, CLRELU__MAX_THREADS);
+            clrelu_context_release(ctx);
+            return NULL;
+        }
+        ctx->cpu_threads = (unsigned)v;
+    }
+    if (ctx->cpu_threads > CLRELU__MAX_THREADS)
+        ctx->cpu_threads = CLRELU__MAX_THREADS;
+    ctx->info.compute_units = ctx->cpu_threads;
     *st = CLRELU_OK;
     return ctx;
 }

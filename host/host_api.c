@@ -183,16 +183,75 @@ fail:
     return st;
 }
 
-static clrelu_status run_host(clrelu_context *ctx, const char *fn, const clrelu__op *op, size_t n,
+/* Parts per thread: a thread the OS runs late takes fewer parts, not the call's whole tail. */
+#define PARTS_PER_THREAD 4
+/* One host call split over threads: each part runs the kernel on its own range. */
+typedef struct host_job {
+    clrelu__cpu_fn fn;
+    size_t n, es;
+    const char *in0, *in1;
+    char *out;
+    uint32_t *mask;
+    int in1_is_mask;
+    const clrelu__params *params;
+} host_job;
+
+static void run_part(void *arg, unsigned part, unsigned parts) {
+    const host_job *j = arg;
+    size_t b, e;
+    clrelu__cpu_split(j->n, part, parts, &b, &e);
+    if (b == e)
+        return;
+    const void *in1 = !j->in1 ? NULL
+                      : j->in1_is_mask
+                          ? (const void *)((const uint32_t *)(const void *)j->in1 + b / 32)
+                          : (const void *)(j->in1 + b * j->es);
+    /* The floating-point environment is per thread: every part sets its own. */
+    clrelu__fpenv env;
+    clrelu__fpenv_enter(&env);
+    j->fn(e - b, j->in0 + b * j->es, in1, j->out + b * j->es, j->mask ? j->mask + b / 32 : NULL,
+          j->params);
+    clrelu__fpenv_leave(&env);
+}
+
+/* Bytes a call moves through every array (masks left out: 1/32 of an element). */
+static size_t bytes_moved(const clrelu__op *op, size_t n) {
+    const size_t arrays = op->pass == CLRELU__PASS_BWD ? 3 : 2;
+    const size_t bytes = n * op->elsize; /* checked not to overflow */
+    return bytes <= SIZE_MAX / arrays ? bytes * arrays : SIZE_MAX;
+}
+
+/* Threads for a call that moves bytes: one below the threshold, else one per half threshold's
+ * worth (two at the threshold), at most the context's count. */
+static unsigned threads_for(const clrelu_context *ctx, size_t bytes) {
+    if (ctx->cpu_threads <= 1)
+        return 1;
+    const size_t half = ctx->thread_min_bytes / 2;
+    const size_t t = bytes / (half ? half : 1);
+    return t < 2 ? 1 : t < ctx->cpu_threads ? (unsigned)t : ctx->cpu_threads;
+}
+
+static clrelu_status run_host(clrelu_context *ctx, const char *fn, clrelu__op *op, size_t n,
                               const void *in0, const void *in1, void *out, uint32_t *mask) {
     if (n == 0)
         return CLRELU_OK;
     if (ctx->host_path == CLRELU_HOST_PATH_DEVICE)
         return round_trip(ctx, fn, op, n, in0, in1, out, mask);
-    clrelu__fpenv env;
-    clrelu__fpenv_enter(&env);
-    ctx->cpu->fn[op->pass][op->op][op->dtype][op->blend](n, in0, in1, out, mask, &op->params);
-    clrelu__fpenv_leave(&env);
+    clrelu__cpu_fn kernel = ctx->cpu->fn[op->pass][op->op][op->dtype][op->blend];
+    const size_t bytes = bytes_moved(op, n);
+    op->params.stream = bytes >= ctx->stream_min_bytes;
+    const unsigned threads = threads_for(ctx, bytes);
+    if (threads == 1) {
+        clrelu__fpenv env;
+        clrelu__fpenv_enter(&env);
+        kernel(n, in0, in1, out, mask, &op->params);
+        clrelu__fpenv_leave(&env);
+        return CLRELU_OK;
+    }
+    host_job job = {
+        kernel, n, op->elsize, in0, in1, out, mask, op->pass == CLRELU__PASS_BWD_MASK, &op->params};
+    atomic_fetch_add_explicit(&ctx->threaded_calls, 1, memory_order_relaxed);
+    clrelu__cpu_parallel(threads, threads * PARTS_PER_THREAD, run_part, &job);
     return CLRELU_OK;
 }
 

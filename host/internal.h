@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "clrelu/clrelu.h"
 #include "cpu/cpu.h"
@@ -66,6 +67,10 @@ struct clrelu_context {
     cl_event scratch_event; /* the last use of pool slot 3 (dbias sums), for the next to wait on */
     clrelu_host_path host_path;
     const clrelu__cpu_kernels *cpu;
+    unsigned cpu_threads;        /* threads a host call may use (CLRELU_NUM_THREADS) */
+    size_t thread_min_bytes;     /* a host call moving fewer bytes stays on the calling thread */
+    size_t stream_min_bytes;     /* one moving more uses non-temporal stores where they help */
+    atomic_ulong threaded_calls; /* host calls split over threads (tests read it) */
     char error[CLRELU__ERROR_LEN];
 };
 
@@ -206,6 +211,13 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
 
 /* host_api.c: tests only (link clrelu_static): the largest chunk of a host round trip. */
 void clrelu__set_round_trip_chunk_for_testing(size_t bytes);
+/* test_hooks.c, compiled into the tests that use it: ctx's threading threshold
+ * (CLRELU__THREAD_MIN_BYTES by default), so that small arrays cross it. */
+void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
+/* ... its non-temporal-store threshold (3/4 of the last-level cache by default) ... */
+void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
+/* ... and how many host calls on ctx were split over more than one thread. */
+unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
 
 /* kernel_sources.c, generated from the .cl files in kernels/ */
 struct clrelu__kernel_source {

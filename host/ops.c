@@ -105,6 +105,7 @@ clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clre
     out->params.slope = desc->negative_slope;
     out->params.alpha = desc->alpha;
     out->params.beta = desc->beta;
+    out->params.stream = 0; /* the host path decides per call */
     set_ceilings(desc, pass, &out->params);
     return CLRELU_OK;
 }

@@ -11,6 +11,13 @@
 #include "common.h"
 #include "json.h"
 
+/* Whether clrelu-bench was built with oneDNN (its "onednn" device). */
+#if defined(CLRELU_BENCH_HAVE_ONEDNN)
+#define HAVE_ONEDNN 1
+#else
+#define HAVE_ONEDNN 0
+#endif
+
 #ifndef CLRELU_BENCH_EXE
 #error "CLRELU_BENCH_EXE must name the clrelu-bench executable"
 #endif
@@ -135,9 +142,24 @@ static void test_bench__quick_json_has_the_documented_shape(void **state) {
             fail();
         }
     }
-    /* The CPU path is always there, as "cpu"; every OpenCL device present too. */
+    /* The CPU path is always there, as "cpu"; oneDNN as "onednn" when built with it; every
+     * OpenCL device present too. */
     test_device devs[16];
-    assert_int_equal(n_devices, (int)list_devices(devs, 16) + 1);
+    assert_int_equal(n_devices, (int)list_devices(devs, 16) + 1 + HAVE_ONEDNN);
+    /* The per-call cost at n = 1024: through the API and the kernel directly on the CPU path
+     * (and through oneDNN's execute), null on the OpenCL devices. */
+    for (const jv *d = devices->kids; d; d = d->next) {
+        const char *id = jv_str(d, "id");
+        if (strcmp(id, "cpu") == 0) {
+            assert_positive_finite(d, "call_1024_s", id);
+            assert_positive_finite(d, "direct_call_1024_s", id);
+        } else if (strcmp(id, "onednn") == 0) {
+            assert_positive_finite(d, "call_1024_s", id);
+            assert_int_equal(jv_member(d, "direct_call_1024_s")->t, J_NULL);
+        } else {
+            assert_int_equal(jv_member(d, "call_1024_s")->t, J_NULL);
+        }
+    }
     for (const jv *r = results->kids; r; r = r->next) {
         char where[96];
         snprintf(where, sizeof where, "result %s %s %s n=%.0f", jv_str(r, "device"),
@@ -174,6 +196,7 @@ static void test_bench__list_shows_every_device_by_its_spec(void **state) {
     (void)state;
     assert_int_equal(bench("--list"), 0);
     assert_true(file_has(out_path, "\ncpu "));
+    assert_int_equal(file_has(out_path, "\nonednn "), HAVE_ONEDNN);
     test_device devs[16];
     size_t n = list_devices(devs, 16);
     for (size_t i = 0; i < n; ++i) {
@@ -207,6 +230,9 @@ static void test_bench__argument_errors_print_usage_and_exit_2(void **state) {
         "--sizes 0",
         "--sizes abc",
         "--device no-such-device-xyz",
+#if !HAVE_ONEDNN
+        "--device onednn",
+#endif
         "--format xml",
         "--repeat 0",
         "--min-time -1",

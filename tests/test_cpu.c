@@ -1,11 +1,19 @@
 /* The CPU SIMD path against the host reference, bit for bit, for every op, dtype, backward
- * mode and blending setting. CTest runs this once per ISA (CLRELU_CPU_ISA=scalar|sse2|avx2|
- * avx512); an ISA this CPU lacks exits as skipped. */
+ * mode and blending setting, on 1, 2 and 3 threads. CTest runs this once per ISA
+ * (CLRELU_CPU_ISA=scalar|sse2|avx2|avx512, or scalar|neon on AArch64); an ISA this CPU lacks
+ * exits as skipped. The same tests run under qemu-user for AArch64 (tools/ci-arm64.sh). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "cpu/cpu.h"
+
+/* test_hooks.c, from the static library. */
+void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
+unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
+void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 
 /* Sizes around every vector width and mask word, for the settings other than the defaults
  * (which run the full test_sizes list). */
@@ -121,6 +129,180 @@ static void test_cpu_family__every_special_in_every_lane(void **state) {
     }
 }
 
+/* A context on the forced ISA with CLRELU_NUM_THREADS = threads. */
+static clrelu_context *context_with_threads(unsigned threads) {
+    char value[16];
+    snprintf(value, sizeof value, "%u", threads);
+    assert_int_equal(setenv("CLRELU_NUM_THREADS", value, 1), 0);
+    clrelu_context *ctx = NULL;
+    clrelu_status st = clrelu_context_create(&ctx, "cpu");
+    unsetenv("CLRELU_NUM_THREADS");
+    assert_int_equal(st, CLRELU_OK);
+    clrelu_context_info info;
+    assert_int_equal(clrelu_context_get_info(ctx, &info), CLRELU_OK);
+    assert_int_equal(info.compute_units, threads);
+    return ctx;
+}
+
+/* The fewest elements of op on dtype that move at least bytes through its arrays (masks left
+ * out), as host_api.c counts them. */
+static size_t elements_for(const kit_op *op, const kit_dtype *dt, size_t bytes) {
+    size_t per = (op->kind == KIT_BWD_X || op->kind == KIT_BWD_Y ? 3 : 2) * dt->size;
+    return (bytes + per - 1) / per;
+}
+
+/* Every op and dtype on 1, 2 and 3 threads, at sizes around the threading threshold (lowered
+ * to 2 KiB so that it is cheap to cross, even emulated) and around the vector tails past it,
+ * split into many parts, in place and not, blended and not. */
+static void test_cpu_threads__match_reference_around_the_threshold(void **state) {
+    (void)state;
+    static const unsigned thread_counts[] = {1, 2, 3};
+    static const long deltas[] = {-33, -1, 0, 1, 31, 33};
+    const size_t threshold = 2048;
+    uint32_t seed = 11;
+    for (size_t t = 0; t < ARRAY_LEN(thread_counts); ++t) {
+        clrelu_context *ctx = context_with_threads(thread_counts[t]);
+        clrelu__set_thread_min_bytes_for_testing(ctx, threshold);
+        for (size_t o = 0; o < kit_ops_count; ++o) {
+            const kit_op *op = &kit_ops[o];
+            for (size_t di = 0; di < kit_dtypes_count; ++di) {
+                const kit_dtype *dt = &kit_dtypes[di];
+                size_t at = elements_for(op, dt, threshold);
+                for (size_t c = 0; c < 3; c += 2) { /* defaults and blending */
+                    clrelu_desc d = test_desc(op, dt->dtype, &test_configs[c]);
+                    for (size_t k = 0; k < ARRAY_LEN(deltas); ++k, ++seed) {
+                        size_t n = (size_t)((long)at + deltas[k]);
+                        run_host_case(ctx, op, &d, n, CASE_SEPARATE, seed % 3, seed);
+                    }
+                    /* Several parts per thread, and a ragged end; in place too. */
+                    run_host_case(ctx, op, &d, 7 * at + 5, CASE_SEPARATE, 1, ++seed);
+                    run_host_case(ctx, op, &d, 5 * at + 3, CASE_OVER_IN0, 0, ++seed);
+                }
+            }
+        }
+        /* One thread never splits; more do, from the threshold up. */
+        unsigned long split = clrelu__threaded_calls_for_testing(ctx);
+        if (thread_counts[t] == 1)
+            assert_int_equal(split, 0);
+        else
+            assert_true(split > 0);
+        clrelu_context_release(ctx);
+    }
+}
+
+/* The same at the real threshold (and past it), for relu forward and backward on each dtype. */
+static void test_cpu_threads__match_reference_around_the_default_threshold(void **state) {
+    (void)state;
+    uint32_t seed = 101;
+    for (unsigned threads = 2; threads <= 3; ++threads) {
+        clrelu_context *ctx = context_with_threads(threads);
+        for (size_t o = 0; o < 2; ++o) {
+            const kit_op *op = &kit_ops[o]; /* forward, backward */
+            for (size_t di = 0; di < kit_dtypes_count; ++di) {
+                const kit_dtype *dt = &kit_dtypes[di];
+                size_t at = elements_for(op, dt, CLRELU__THREAD_MIN_BYTES);
+                const size_t sizes[] = {at - 1, at, at + 33, 3 * at + 7};
+                clrelu_desc d = kit_desc(op, dt->dtype);
+                for (size_t k = 0; k < ARRAY_LEN(sizes); ++k, ++seed) {
+                    unsigned long before = clrelu__threaded_calls_for_testing(ctx);
+                    run_host_case(ctx, op, &d, sizes[k], CASE_SEPARATE, seed % 4, seed);
+                    /* Below the threshold the calling thread does it all; at it, threads. */
+                    assert_int_equal(clrelu__threaded_calls_for_testing(ctx) - before, k > 0);
+                }
+            }
+        }
+        clrelu_context_release(ctx);
+    }
+}
+
+/* Non-temporal stores (arrays beyond the last-level cache) on every size the tests use, the
+ * output at every offset from a 64-byte line, on 1 and 3 threads: the threshold is lowered to
+ * 0 so that small arrays take the streaming path; every op and dtype still runs. */
+static void test_cpu_stream__nontemporal_stores_match_reference(void **state) {
+    (void)state;
+    static const size_t sizes[] = {1, 3, 15, 16, 17, 31, 33, 63, 64, 65, 1000, 4099, 70001};
+    uint32_t seed = 303;
+    for (unsigned threads = 1; threads <= 3; threads += 2) {
+        clrelu_context *ctx = context_with_threads(threads);
+        clrelu__set_stream_min_bytes_for_testing(ctx, 0);
+        clrelu__set_thread_min_bytes_for_testing(ctx, 4096);
+        for (size_t o = 0; o < kit_ops_count; ++o) {
+            for (size_t di = 0; di < kit_dtypes_count; ++di) {
+                clrelu_desc d = kit_desc(&kit_ops[o], kit_dtypes[di].dtype);
+                for (size_t k = 0; k < ARRAY_LEN(sizes); ++k, ++seed) {
+                    size_t shift = kit_dtypes[di].dtype == CLRELU_DTYPE_F32 ? seed % 16 : seed % 4;
+                    run_host_case(ctx, &kit_ops[o], &d, sizes[k], CASE_SEPARATE, shift, seed);
+                    if (k % 4 == 0)
+                        run_host_case(ctx, &kit_ops[o], &d, sizes[k], CASE_OVER_IN0, shift, seed);
+                }
+            }
+        }
+        clrelu_context_release(ctx);
+    }
+}
+
+/* Several application threads calling at once, on one shared context and on contexts of their
+ * own with different thread counts: only one call uses the workers at a time, the others run
+ * on their own thread; every result must still be exact, and nothing may hang. */
+enum { CONCURRENT_CALLERS = 4, CONCURRENT_N = 100000, CONCURRENT_ROUNDS = 8 };
+
+typedef struct caller {
+    clrelu_context *ctx;
+    size_t n;
+    const float *x, *expected;
+    float *y;
+    int ok;
+} caller;
+
+static void *caller_main(void *arg) {
+    caller *c = arg;
+    clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    c->ok = 1;
+    for (int r = 0; r < CONCURRENT_ROUNDS; ++r) {
+        memset(c->y, 0xa5, c->n * sizeof(float));
+        if (clrelu_forward_host(c->ctx, &d, c->n, c->x, c->y) != CLRELU_OK ||
+            memcmp(c->y, c->expected, c->n * sizeof(float)) != 0)
+            c->ok = 0;
+    }
+    return NULL;
+}
+
+static void test_cpu_threads__concurrent_callers_are_exact(void **state) {
+    (void)state;
+    const size_t n = CONCURRENT_N;
+    float *x = malloc(n * sizeof(float));
+    float *expected = malloc(n * sizeof(float));
+    assert_non_null(x);
+    assert_non_null(expected);
+    kit_fill(CLRELU_DTYPE_F32, x, n, 5);
+    kit_relu_forward_f32(n, x, expected);
+    clrelu_context *shared = context_with_threads(2);
+    clrelu__set_thread_min_bytes_for_testing(shared, 4096);
+    clrelu_context *own[CONCURRENT_CALLERS] = {NULL};
+    caller callers[CONCURRENT_CALLERS];
+    pthread_t threads[CONCURRENT_CALLERS];
+    for (int i = 0; i < CONCURRENT_CALLERS; ++i) {
+        if (i % 2) {
+            own[i] = context_with_threads((unsigned)(2 + i));
+            clrelu__set_thread_min_bytes_for_testing(own[i], 4096);
+        }
+        callers[i] =
+            (caller){own[i] ? own[i] : shared, n, x, expected, malloc(n * sizeof(float)), 0};
+        assert_non_null(callers[i].y);
+    }
+    for (int i = 0; i < CONCURRENT_CALLERS; ++i)
+        assert_int_equal(pthread_create(&threads[i], NULL, caller_main, &callers[i]), 0);
+    for (int i = 0; i < CONCURRENT_CALLERS; ++i) {
+        pthread_join(threads[i], NULL);
+        assert_true(callers[i].ok);
+        free(callers[i].y);
+        clrelu_context_release(own[i]);
+    }
+    clrelu_context_release(shared);
+    free(x);
+    free(expected);
+}
+
 int main(void) {
     clrelu_context *probe = NULL;
     clrelu_status st = clrelu_context_create(&probe, "cpu");
@@ -134,6 +316,14 @@ int main(void) {
         cmocka_unit_test(test_cpu_family__matches_reference_bitwise),
         cmocka_unit_test(test_cpu_family__in_place),
         cmocka_unit_test(test_cpu_family__every_special_in_every_lane),
+        cmocka_unit_test(test_cpu_threads__match_reference_around_the_threshold),
+        cmocka_unit_test(test_cpu_threads__match_reference_around_the_default_threshold),
+        cmocka_unit_test(test_cpu_threads__concurrent_callers_are_exact),
+        cmocka_unit_test(test_cpu_stream__nontemporal_stores_match_reference),
     };
+    /* CLRELU_TEST_FILTER: only the tests whose names match (cmocka's wildcards). */
+    const char *filter = getenv("CLRELU_TEST_FILTER");
+    if (filter && *filter)
+        cmocka_set_test_filter(filter);
     return cmocka_run_group_tests_name("cpu", tests, setup, teardown);
 }

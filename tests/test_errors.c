@@ -194,6 +194,28 @@ static void test_cpu_isa__unknown_or_missing_isa_is_a_clear_error(void **state) 
     clrelu_context_release(c);
 }
 
+static void test_num_threads__bad_count_is_a_clear_error(void **state) {
+    (void)state;
+    static const char *bad[] = {"0", "-2", "two", "3x", "257"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        clrelu_context *c = NULL;
+        setenv("CLRELU_NUM_THREADS", bad[i], 1);
+        assert_int_equal(clrelu_context_create(&c, "cpu"), CLRELU_ERROR_INVALID_ARGUMENT);
+        assert_null(c);
+        assert_message_has(NULL, "CLRELU_NUM_THREADS");
+        assert_message_has(NULL, bad[i]);
+    }
+    /* A good count is what the CPU path reports as its compute units. */
+    clrelu_context *c = NULL;
+    setenv("CLRELU_NUM_THREADS", "3", 1);
+    assert_int_equal(clrelu_context_create(&c, "cpu"), CLRELU_OK);
+    unsetenv("CLRELU_NUM_THREADS");
+    clrelu_context_info info;
+    clrelu_context_get_info(c, &info);
+    assert_int_equal(info.compute_units, 3);
+    clrelu_context_release(c);
+}
+
 static void test_context_wrap__rejects_null_and_mismatched_queue(void **state) {
     fixture *f = need_device(state);
     clrelu_context *w = NULL;
@@ -575,8 +597,10 @@ int main(void) {
         cmocka_unit_test(test_ops__partial_overlap_through_a_sub_buffer),
         /* Last: it hides AVX-512 from detection for the rest of the process. */
         cmocka_unit_test(test_cpu_isa__unknown_or_missing_isa_is_a_clear_error),
+        cmocka_unit_test(test_num_threads__bad_count_is_a_clear_error),
     };
     unsetenv("CLRELU_DEVICE");
     unsetenv("CLRELU_CPU_ISA");
+    unsetenv("CLRELU_NUM_THREADS");
     return cmocka_run_group_tests_name("errors", tests, setup, teardown);
 }

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # clang, libclang-rt-14-dev (sanitizer and libFuzzer runtimes), llvm (llvm-symbolizer) and
 # valgrind are for tools/ci-hardening.sh.
 packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-          libclblast-dev libcmocka-dev gnuplot-nox clang libclang-rt-14-dev llvm valgrind)
+          libclblast-dev libcmocka-dev gnuplot-nox libdnnl-dev clang libclang-rt-14-dev llvm
+          valgrind)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "bootstrap: run as root or install sudo" >&2; exit 1; }

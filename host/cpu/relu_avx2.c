@@ -14,8 +14,26 @@ static inline __m256i keep_mask(__m256i b) {
     return _mm256_or_si256(positive, nan);
 }
 
-static void fast_relu_fwd_f32(size_t n, const float *x, float *y) {
+/* Elements before y reaches a 32-byte boundary (a float array is 4-byte aligned). */
+static inline size_t head_to_vector(const float *y, size_t n) {
+    size_t h = ((32 - ((uintptr_t)y & 31)) & 31) / 4;
+    return h < n ? h : n;
+}
+
+static void fast_relu_fwd_f32(size_t n, const float *x, float *y, int stream) {
     size_t i = 0;
+    if (stream) {
+        /* Non-temporal stores: whole aligned lines go to memory without first being read. */
+        i = head_to_vector(y, n);
+        clrelu__relu_fwd_f32_tail(i, x, y);
+        for (; i + 16 <= n; i += 16) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(x + i));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(x + i + 8));
+            _mm256_stream_si256((__m256i *)(y + i), _mm256_and_si256(a, keep_mask(a)));
+            _mm256_stream_si256((__m256i *)(y + i + 8), _mm256_and_si256(b, keep_mask(b)));
+        }
+        _mm_sfence();
+    }
     for (; i + 16 <= n; i += 16) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(x + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(x + i + 8));
@@ -25,8 +43,18 @@ static void fast_relu_fwd_f32(size_t n, const float *x, float *y) {
     clrelu__relu_fwd_f32_tail(n - i, x + i, y + i);
 }
 
-static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
+static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx, int stream) {
     size_t i = 0;
+    if (stream) {
+        i = head_to_vector(dx, n);
+        clrelu__relu_bwd_f32_tail(i, dy, x, dx);
+        for (; i + 8 <= n; i += 8) {
+            __m256i k = keep_mask(_mm256_loadu_si256((const __m256i *)(x + i)));
+            __m256i g = _mm256_loadu_si256((const __m256i *)(dy + i));
+            _mm256_stream_si256((__m256i *)(dx + i), _mm256_and_si256(g, k));
+        }
+        _mm_sfence();
+    }
     for (; i + 8 <= n; i += 8) {
         __m256i k = keep_mask(_mm256_loadu_si256((const __m256i *)(x + i)));
         __m256i g = _mm256_loadu_si256((const __m256i *)(dy + i));

@@ -16,28 +16,66 @@ static inline __mmask16 tail_mask(size_t left) {
     return (__mmask16)((1u << left) - 1u);
 }
 
-static void fast_relu_fwd_f32(size_t n, const float *x, float *y) {
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m512i a = _mm512_loadu_si512(x + i);
-        __m512i b = _mm512_loadu_si512(x + i + 16);
-        _mm512_storeu_si512(y + i, _mm512_maskz_mov_epi32(keep_mask(a), a));
-        _mm512_storeu_si512(y + i + 16, _mm512_maskz_mov_epi32(keep_mask(b), b));
-    }
-    for (; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : tail_mask(n - i);
-        __m512i a = _mm512_maskz_loadu_epi32(m, x + i);
-        _mm512_mask_storeu_epi32(y + i, m, _mm512_maskz_mov_epi32(keep_mask(a), a));
-    }
+/* One 16-float step of forward relu: masked where the array ends (a masked load never touches
+ * memory past n). */
+static inline void fwd16(const float *x, float *y, __mmask16 m) {
+    __m512i a = _mm512_maskz_loadu_epi32(m, x);
+    _mm512_mask_storeu_epi32(y, m, _mm512_maskz_mov_epi32(keep_mask(a), a));
 }
 
-static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : tail_mask(n - i);
-        __m512i b = _mm512_maskz_loadu_epi32(m, x + i);
-        __m512i g = _mm512_maskz_loadu_epi32(m, dy + i);
-        _mm512_mask_storeu_epi32(dx + i, m, _mm512_maskz_mov_epi32(keep_mask(b), g));
+static inline void bwd16(const float *dy, const float *x, float *dx, __mmask16 m) {
+    __m512i b = _mm512_maskz_loadu_epi32(m, x);
+    __m512i g = _mm512_maskz_loadu_epi32(m, dy);
+    _mm512_mask_storeu_epi32(dx, m, _mm512_maskz_mov_epi32(keep_mask(b), g));
+}
+
+/* Elements before y reaches a 64-byte boundary (a float array is 4-byte aligned). */
+static inline size_t head_to_line(const float *y, size_t n) {
+    size_t h = ((64 - ((uintptr_t)y & 63)) & 63) / 4;
+    return h < n ? h : n;
+}
+
+static void fast_relu_fwd_f32(size_t n, const float *x, float *y, int stream) {
+    size_t i = 0;
+    if (stream) {
+        /* Non-temporal stores: whole aligned lines go to memory without first being read. */
+        size_t h = head_to_line(y, n);
+        if (h)
+            fwd16(x, y, tail_mask(h));
+        for (i = h; i + 32 <= n; i += 32) {
+            __m512i a = _mm512_loadu_si512(x + i);
+            __m512i b = _mm512_loadu_si512(x + i + 16);
+            _mm512_stream_si512((void *)(y + i), _mm512_maskz_mov_epi32(keep_mask(a), a));
+            _mm512_stream_si512((void *)(y + i + 16), _mm512_maskz_mov_epi32(keep_mask(b), b));
+        }
+        _mm_sfence();
+    } else {
+        for (; i + 32 <= n; i += 32) {
+            __m512i a = _mm512_loadu_si512(x + i);
+            __m512i b = _mm512_loadu_si512(x + i + 16);
+            _mm512_storeu_si512(y + i, _mm512_maskz_mov_epi32(keep_mask(a), a));
+            _mm512_storeu_si512(y + i + 16, _mm512_maskz_mov_epi32(keep_mask(b), b));
+        }
     }
+    for (; i < n; i += 16)
+        fwd16(x + i, y + i, n - i >= 16 ? (__mmask16)0xffff : tail_mask(n - i));
+}
+
+static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx, int stream) {
+    size_t i = 0;
+    if (stream) {
+        size_t h = head_to_line(dx, n);
+        if (h)
+            bwd16(dy, x, dx, tail_mask(h));
+        for (i = h; i + 16 <= n; i += 16) {
+            __m512i b = _mm512_loadu_si512(x + i);
+            __m512i g = _mm512_loadu_si512(dy + i);
+            _mm512_stream_si512((void *)(dx + i), _mm512_maskz_mov_epi32(keep_mask(b), g));
+        }
+        _mm_sfence();
+    }
+    for (; i < n; i += 16)
+        bwd16(dy + i, x + i, dx + i, n - i >= 16 ? (__mmask16)0xffff : tail_mask(n - i));
 }
 
 /* f16 <-> f32 with the AVX-512 conversions (exact, and round to nearest even by the immediate),

@@ -12,8 +12,26 @@ static inline __m128i keep_mask(__m128i b) {
     return _mm_or_si128(positive, nan);
 }
 
-static void fast_relu_fwd_f32(size_t n, const float *x, float *y) {
+/* Elements before y reaches a 16-byte boundary (a float array is 4-byte aligned). */
+static inline size_t head_to_vector(const float *y, size_t n) {
+    size_t h = ((16 - ((uintptr_t)y & 15)) & 15) / 4;
+    return h < n ? h : n;
+}
+
+static void fast_relu_fwd_f32(size_t n, const float *x, float *y, int stream) {
     size_t i = 0;
+    if (stream) {
+        /* Non-temporal stores: whole aligned lines go to memory without first being read. */
+        i = head_to_vector(y, n);
+        clrelu__relu_fwd_f32_tail(i, x, y);
+        for (; i + 8 <= n; i += 8) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(x + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(x + i + 4));
+            _mm_stream_si128((__m128i *)(y + i), _mm_and_si128(a, keep_mask(a)));
+            _mm_stream_si128((__m128i *)(y + i + 4), _mm_and_si128(b, keep_mask(b)));
+        }
+        _mm_sfence();
+    }
     for (; i + 8 <= n; i += 8) {
         __m128i a = _mm_loadu_si128((const __m128i *)(x + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(x + i + 4));
@@ -23,8 +41,18 @@ static void fast_relu_fwd_f32(size_t n, const float *x, float *y) {
     clrelu__relu_fwd_f32_tail(n - i, x + i, y + i);
 }
 
-static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx) {
+static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *dx, int stream) {
     size_t i = 0;
+    if (stream) {
+        i = head_to_vector(dx, n);
+        clrelu__relu_bwd_f32_tail(i, dy, x, dx);
+        for (; i + 4 <= n; i += 4) {
+            __m128i k = keep_mask(_mm_loadu_si128((const __m128i *)(x + i)));
+            __m128i g = _mm_loadu_si128((const __m128i *)(dy + i));
+            _mm_stream_si128((__m128i *)(dx + i), _mm_and_si128(g, k));
+        }
+        _mm_sfence();
+    }
     for (; i + 4 <= n; i += 4) {
         __m128i k = keep_mask(_mm_loadu_si128((const __m128i *)(x + i)));
         __m128i g = _mm_loadu_si128((const __m128i *)(dy + i));

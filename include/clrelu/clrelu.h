@@ -96,8 +96,11 @@ typedef struct clrelu_context clrelu_context;
  *           device's name or vendor ("nvidia", "pocl", "intel"); the first match wins.
  * On an OpenCL device the context owns a cl_context and one in-order cl_command_queue.
  * Every context also has the CPU path; its instruction set is the best this CPU has, or the
- * one CLRELU_CPU_ISA names (scalar, sse2, avx2, avx512): a forced ISA this CPU or this build
- * lacks is CLRELU_ERROR_ISA_UNAVAILABLE.
+ * one CLRELU_CPU_ISA names (scalar, sse2, avx2, avx512 on x86; scalar, neon on AArch64): a
+ * forced ISA this CPU or this build lacks is CLRELU_ERROR_ISA_UNAVAILABLE. Large host calls
+ * on the CPU path are split over up to CLRELU_NUM_THREADS threads (default: the cores this
+ * process may run on; 1 to 256, anything else is CLRELU_ERROR_INVALID_ARGUMENT), from a pool
+ * started once per process; small ones stay on the calling thread.
  * On success *out holds the context (release it with clrelu_context_release). On failure
  * *out is NULL and clrelu_last_error() says why. */
 CLRELU_API clrelu_status clrelu_context_create(clrelu_context **out, const char *device_spec);
@@ -138,8 +141,8 @@ typedef struct clrelu_context_info {
     char platform[128];    /* platform name ("" on the CPU path) */
     char device[128];      /* device name, or the CPU's brand string on the CPU path */
     char driver[64];       /* driver version ("" on the CPU path) */
-    char cpu_isa[16];      /* the CPU path's instruction set: "scalar", "sse2", "avx2", "avx512" */
-    cl_uint compute_units; /* OpenCL compute units, or usable CPU cores on the CPU path */
+    char cpu_isa[16];      /* the CPU path's ISA: "scalar", "sse2", "avx2", "avx512", "neon" */
+    cl_uint compute_units; /* OpenCL compute units, or the CPU path's threads (CLRELU_NUM_...) */
     cl_ulong global_mem;   /* bytes of global memory (0 on the CPU path) */
     cl_ulong max_alloc;    /* CL_DEVICE_MAX_MEM_ALLOC_SIZE (0 on the CPU path) */
     int has_fp64;          /* the device reports cl_khr_fp64 (always 1 on the CPU path) */
@@ -358,7 +361,8 @@ CLRELU_API clrelu_status clrelu_backward_batch(clrelu_context *ctx, const clrelu
 /* The forward op on host arrays, synchronously: on the CPU path, or, when
  * clrelu_context_set_host_path chose CLRELU_HOST_PATH_DEVICE, on ctx's device (write, run,
  * read, through buffers the context keeps for reuse). y may equal x (in place); other
- * overlaps are rejected. */
+ * overlaps are rejected. Several threads may call at once, on one context or several: one
+ * call at a time uses the CPU path's worker threads, the others run on their own thread. */
 CLRELU_API clrelu_status clrelu_forward_host(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
                                              const void *x, void *y);
 

@@ -1,0 +1,15 @@
+/* Hooks that tests compile into themselves (not part of the library): they reach into a
+ * context that the shared library created, through the same struct definition. */
+#include "internal.h"
+
+void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes) {
+    ctx->thread_min_bytes = bytes;
+}
+
+unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx) {
+    return atomic_load(&ctx->threaded_calls);
+}
+
+void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes) {
+    ctx->stream_min_bytes = bytes;
+}
