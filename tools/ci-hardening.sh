@@ -70,13 +70,15 @@ step_fuzz() {
 }
 
 step_tsan() {
-  echo "=== ThreadSanitizer: 8 threads x 1000 operations, shared and per-thread contexts"
+  echo "=== ThreadSanitizer: 8 threads x 1000 operations, shared and per-thread contexts; the worker pool"
   if [ ! -f build-tsan/build.ninja ] && [ ! -f build-tsan/Makefile ]; then
     CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCLRELU_SANITIZE=thread -DCLRELU_BUILD_BENCH=OFF
   fi
-  cmake --build build-tsan -j "$jobs" --target test_threads
+  cmake --build build-tsan -j "$jobs" --target test_threads test_cpu
   build-tsan/tests/test_threads
+  # The CPU path's worker pool: calls split over 1-3 threads, and callers racing for it.
+  CLRELU_TEST_FILTER='test_cpu_threads__*' build-tsan/tests/test_cpu
 }
 
 step_valgrind() {
