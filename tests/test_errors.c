@@ -410,6 +410,72 @@ static void test_ops__partial_overlap_and_read_only_output(void **state) {
     clReleaseMemObject(ro);
 }
 
+/* Found by the fuzzer (tests/fuzz/regressions/host-mask-words-bf16; the harness had sized the
+ * mask as n elements): backward from a mask reads clrelu_mask_words(n) whole words, which for
+ * 16-bit types and small n is more bytes than n elements. Every array here is exactly as large
+ * as the contract says, on the heap, so the sanitizer and valgrind builds see any access past
+ * one; the 16-bit kernels with arithmetic (scaled: alpha = 2) go through the f32 kernel in
+ * blocks, the path the finding was on. */
+static void check_mask_backward_exact_sizes(clrelu_context *ctx, const char *where) {
+    static const clrelu_dtype types[] = {CLRELU_DTYPE_F16, CLRELU_DTYPE_BF16, CLRELU_DTYPE_F32};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; ++t) {
+        const size_t es = clrelu_dtype_size(types[t]);
+        for (int scaled = 0; scaled < 2; ++scaled) {
+            clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, types[t]);
+            d.grad_from = CLRELU_GRAD_FROM_MASK;
+            d.alpha = scaled ? 2.0f : 1.0f;
+            for (size_t n = 1; n <= 70; n += n < 5 ? 1 : 13) {
+                unsigned char *dy = malloc(n * es), *dx = malloc(n * es);
+                uint32_t *mask = malloc(clrelu_mask_words(n) * 4);
+                assert_non_null(dy), assert_non_null(dx), assert_non_null(mask);
+                for (size_t w = 0; w < clrelu_mask_words(n); ++w)
+                    mask[w] = 0x5A5AC3A5u ^ (uint32_t)w; /* bits past n: never looked at */
+                for (size_t i = 0; i < n; ++i) {         /* dy = 1.0 */
+                    if (es == 2)
+                        ((uint16_t *)dy)[i] = types[t] == CLRELU_DTYPE_F16 ? 0x3c00 : 0x3f80;
+                    else
+                        ((float *)dy)[i] = 1.0f;
+                }
+                clrelu_status st = clrelu_backward_host(ctx, &d, n, dy, mask, dx);
+                if (st != CLRELU_OK)
+                    print_error("%s: %s\n", where, clrelu_context_error(ctx));
+                assert_int_equal(st, CLRELU_OK);
+                for (size_t i = 0; i < n; ++i) {
+                    int pass = (int)((mask[i / 32] >> (i % 32)) & 1u);
+                    /* 2.0 is 0x4000 in f16 and in bf16 */
+                    uint32_t want = !pass     ? 0u
+                                    : es == 2 ? (scaled                         ? 0x4000u
+                                                 : types[t] == CLRELU_DTYPE_F16 ? 0x3c00u
+                                                                                : 0x3f80u)
+                                              : (scaled ? 0x40000000u : 0x3f800000u);
+                    uint32_t got = 0;
+                    if (es == 2)
+                        got = ((uint16_t *)dx)[i];
+                    else
+                        memcpy(&got, (float *)dx + i, 4);
+                    if (got != want)
+                        print_error("%s: dtype %d scaled %d n %zu i %zu: 0x%x, want 0x%x\n", where,
+                                    (int)types[t], scaled, n, i, got, want);
+                    assert_int_equal(got, want);
+                }
+                free(dy), free(dx), free(mask);
+            }
+        }
+    }
+}
+
+static void test_host__mask_backward_reads_mask_words_not_elements(void **state) {
+    fixture *f = *state;
+    check_mask_backward_exact_sizes(f->cpu, "CPU path");
+    if (!f->dev) {
+        print_skip("no OpenCL device present: the host arrays' device round trip is not run here");
+        return;
+    }
+    assert_int_equal(clrelu_context_set_host_path(f->dev, CLRELU_HOST_PATH_DEVICE), CLRELU_OK);
+    check_mask_backward_exact_sizes(f->dev, "device round trip");
+    assert_int_equal(clrelu_context_set_host_path(f->dev, CLRELU_HOST_PATH_CPU), CLRELU_OK);
+}
+
 /* Found by the fuzzer (tests/fuzz/regressions/subbuffer-partial-overlap): a sub-buffer is the
  * same memory as its parent under another handle, so a partial overlap through it must be
  * refused too, or the kernel races and the output is wrong without an error. */
@@ -595,6 +661,7 @@ int main(void) {
         cmocka_unit_test(test_mask__offset_must_start_a_word_and_fit),
         cmocka_unit_test(test_f64__unsupported_device_is_a_clear_error),
         cmocka_unit_test(test_ops__partial_overlap_through_a_sub_buffer),
+        cmocka_unit_test(test_host__mask_backward_reads_mask_words_not_elements),
         /* Last: it hides AVX-512 from detection for the rest of the process. */
         cmocka_unit_test(test_cpu_isa__unknown_or_missing_isa_is_a_clear_error),
         cmocka_unit_test(test_num_threads__bad_count_is_a_clear_error),

@@ -21,7 +21,6 @@
 #include "clrelu/clrelu.h"
 #include "kit.h"
 
-
 #define MAX_BUFS      4
 #define MAX_BUF_BYTES 16384
 #define MAX_HOST_N    4096
@@ -437,9 +436,15 @@ static void call_host(reader *r, int which) {
     int n_in = which == 1 ? 2 : 1;
     size_t shift = u8(r) % 3;
     unsigned char *in[2] = {NULL, NULL}, *out = NULL, *mask = NULL;
+    /* Backward from a mask reads clrelu_mask_words(n) words as its second input: for 16-bit
+     * types and small n that is more than n elements (n = 1 in bf16: 4 bytes, not 2). */
+    size_t in_bytes[2] = {(alloc_n + shift) * ebytes, (alloc_n + shift) * ebytes};
+    if (which == 1 && desc.grad_from == CLRELU_GRAD_FROM_MASK &&
+        shift * ebytes + clrelu_mask_words(alloc_n) * 4 > in_bytes[1])
+        in_bytes[1] = shift * ebytes + clrelu_mask_words(alloc_n) * 4;
     for (int i = 0; i < n_in; ++i) {
-        in[i] = calloc(1, (alloc_n + shift) * ebytes + 1);
-        kit_fill(CLRELU_DTYPE_F32, in[i], ((alloc_n + shift) * ebytes) / 4, u8(r) + 1u);
+        in[i] = calloc(1, in_bytes[i] + 1);
+        kit_fill(CLRELU_DTYPE_F32, in[i], in_bytes[i] / 4, u8(r) + 1u);
     }
     uint8_t aliasing = u8(r) % 6;
     size_t overlap = 1 + u8(r) % 7;
