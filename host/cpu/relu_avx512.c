@@ -119,6 +119,173 @@ static void hw_enc_f16(size_t n, const uint32_t *s, uint16_t *d) {
         d[i] = (uint16_t)cr_f32_to_f16(s[i]);
 }
 
+/* The ops that decide on stored bits without arithmetic (relu and clipped, no blending; in
+ * f32, f16 and bf16): forward with or without the mask, backward from x or y, backward from the
+ * mask. A compare gives an AVX-512 mask register, and a 32-element step's decisions are the mask
+ * word itself: 32 f16/bf16 lanes in one register, or two registers of 16 f32 lanes. Same tests
+ * as relu_math.h's cr_nan*, cr_gt0_* (0 < h <= inf as h - 1 < inf, unsigned) and cr_fwd* /
+ * cr_pass*; masked loads and stores at the tail never touch memory past n. stream: non-temporal
+ * stores for whole 64-byte steps when the output is 64-byte aligned (large arrays, as
+ * fast_relu_fwd_f32). op is a constant
+ * where these are called (the template's instances), so the clipped branches fold away. */
+static inline __mmask32 tail32(size_t left) {
+    return left >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << left) - 1u);
+}
+
+/* f16/bf16 lanes: out (f(h)) and the pass bits of 32 elements. */
+static inline __mmask32 bits16_step(int op, __m512i h, __m512i inf, __m512i c_out, __m512i c_pass,
+                                    __m512i *out) {
+    const __mmask32 nan =
+        _mm512_cmpgt_epu16_mask(_mm512_and_si512(h, _mm512_set1_epi16(0x7fff)), inf);
+    const __mmask32 gt0 = _mm512_cmplt_epu16_mask(_mm512_sub_epi16(h, _mm512_set1_epi16(1)), inf);
+    if (op == CR_CLIPPED) {
+        if (out) {
+            __m512i pos = _mm512_mask_mov_epi16(c_out, _mm512_cmplt_epu16_mask(h, c_out), h);
+            *out = _mm512_maskz_mov_epi16(nan | gt0, _mm512_mask_mov_epi16(pos, nan, h));
+        }
+        return nan | (gt0 & _mm512_cmplt_epu16_mask(h, c_pass));
+    }
+    if (out)
+        *out = _mm512_maskz_mov_epi16(nan | gt0, h);
+    return nan | gt0;
+}
+
+/* f32 lanes: the same for 16 elements. */
+static inline __mmask16 bits32_step(int op, __m512i b, __m512i c_out, __m512i c_pass,
+                                    __m512i *out) {
+    const __m512i inf = _mm512_set1_epi32(0x7f800000);
+    const __mmask16 nan =
+        _mm512_cmpgt_epu32_mask(_mm512_and_si512(b, _mm512_set1_epi32(0x7fffffff)), inf);
+    const __mmask16 gt0 = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(b, _mm512_set1_epi32(1)), inf);
+    if (op == CR_CLIPPED) {
+        if (out) {
+            __m512i pos = _mm512_mask_mov_epi32(c_out, _mm512_cmplt_epu32_mask(b, c_out), b);
+            *out = _mm512_maskz_mov_epi32(nan | gt0, _mm512_mask_mov_epi32(pos, nan, b));
+        }
+        return nan | (gt0 & _mm512_cmplt_epu32_mask(b, c_pass));
+    }
+    if (out)
+        *out = _mm512_maskz_mov_epi32(nan | gt0, b);
+    return nan | gt0;
+}
+
+/* Forward (mask may be NULL). wide: f32 lanes, else 16-bit lanes with inf the type's. */
+static inline __attribute__((always_inline)) void
+fast_bits_fwd(int wide, int op, size_t n, const void *in, void *out, uint32_t *mask, uint32_t inf,
+              uint32_t c_out, uint32_t c_pass, int stream) {
+    const int nt = stream && !((uintptr_t)out & 63);
+    for (size_t i = 0; i < n; i += 32) {
+        const __mmask32 m = tail32(n - i);
+        uint32_t word;
+        if (wide) {
+            const uint32_t *x = (const uint32_t *)in + i;
+            uint32_t *y = (uint32_t *)out + i;
+            const __m512i co = _mm512_set1_epi32((int)c_out), cp = _mm512_set1_epi32((int)c_pass);
+            const __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
+            __m512i a = _mm512_maskz_loadu_epi32(lo, x), b = _mm512_maskz_loadu_epi32(hi, x + 16);
+            __m512i ya, yb;
+            const __mmask16 pa = bits32_step(op, a, co, cp, &ya);
+            const __mmask16 pb = bits32_step(op, b, co, cp, &yb);
+            if (nt && m == 0xffffffffu) {
+                _mm512_stream_si512((void *)y, ya);
+                _mm512_stream_si512((void *)(y + 16), yb);
+            } else {
+                _mm512_mask_storeu_epi32(y, lo, ya);
+                _mm512_mask_storeu_epi32(y + 16, hi, yb);
+            }
+            word = ((uint32_t)pa | (uint32_t)pb << 16) & (uint32_t)m;
+        } else {
+            const uint16_t *x = (const uint16_t *)in + i;
+            uint16_t *y = (uint16_t *)out + i;
+            __m512i h = _mm512_maskz_loadu_epi16(m, x), yh;
+            const __mmask32 pass =
+                bits16_step(op, h, _mm512_set1_epi16((short)inf), _mm512_set1_epi16((short)c_out),
+                            _mm512_set1_epi16((short)c_pass), &yh);
+            if (nt && m == 0xffffffffu)
+                _mm512_stream_si512((void *)y, yh);
+            else
+                _mm512_mask_storeu_epi16(y, m, yh);
+            word = (uint32_t)(pass & m);
+        }
+        if (mask)
+            mask[i / 32] = word;
+    }
+    if (nt)
+        _mm_sfence();
+}
+
+/* Backward from x or y: dx = dy where the element passes, else 0. */
+static inline __attribute__((always_inline)) void fast_bits_bwd(int wide, int op, size_t n,
+                                                                const void *dy, const void *s,
+                                                                void *dx, uint32_t inf,
+                                                                uint32_t c_pass, int stream) {
+    const int nt = stream && !((uintptr_t)dx & 63);
+    for (size_t i = 0; i < n; i += 32) {
+        const __mmask32 m = tail32(n - i);
+        if (wide) {
+            const __m512i cp = _mm512_set1_epi32((int)c_pass);
+            for (int half = 0; half < 2; ++half) {
+                const __mmask16 mh = (__mmask16)(m >> (16 * half));
+                const size_t j = i + 16 * (size_t)half;
+                __m512i b = _mm512_maskz_loadu_epi32(mh, (const uint32_t *)s + j);
+                __m512i g = _mm512_maskz_loadu_epi32(mh, (const uint32_t *)dy + j);
+                const __mmask16 pass = bits32_step(op, b, cp, cp, NULL);
+                __m512i d = _mm512_maskz_mov_epi32(pass, g);
+                if (nt && m == 0xffffffffu)
+                    _mm512_stream_si512((void *)((uint32_t *)dx + j), d);
+                else
+                    _mm512_mask_storeu_epi32((uint32_t *)dx + j, mh, d);
+            }
+        } else {
+            __m512i h = _mm512_maskz_loadu_epi16(m, (const uint16_t *)s + i);
+            __m512i g = _mm512_maskz_loadu_epi16(m, (const uint16_t *)dy + i);
+            const __m512i cp = _mm512_set1_epi16((short)c_pass);
+            const __mmask32 pass = bits16_step(op, h, _mm512_set1_epi16((short)inf), cp, cp, NULL);
+            __m512i d = _mm512_maskz_mov_epi16(pass, g);
+            if (nt && m == 0xffffffffu)
+                _mm512_stream_si512((void *)((uint16_t *)dx + i), d);
+            else
+                _mm512_mask_storeu_epi16((uint16_t *)dx + i, m, d);
+        }
+    }
+    if (nt)
+        _mm_sfence();
+}
+
+/* Backward from the mask: each word is the 32 elements' store mask. */
+static inline __attribute__((always_inline)) void
+fast_bits_bwdm(int wide, size_t n, const void *dy, const uint32_t *words, void *dx, int stream) {
+    const int nt = stream && !((uintptr_t)dx & 63);
+    for (size_t i = 0; i < n; i += 32) {
+        const __mmask32 m = tail32(n - i);
+        const uint32_t word = words[i / 32];
+        if (wide) {
+            const __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
+            const uint32_t *g = (const uint32_t *)dy + i;
+            uint32_t *d = (uint32_t *)dx + i;
+            __m512i a = _mm512_maskz_loadu_epi32(lo & (__mmask16)word, g);
+            __m512i b = _mm512_maskz_loadu_epi32(hi & (__mmask16)(word >> 16), g + 16);
+            if (nt && m == 0xffffffffu) {
+                _mm512_stream_si512((void *)d, a);
+                _mm512_stream_si512((void *)(d + 16), b);
+            } else {
+                _mm512_mask_storeu_epi32(d, lo, a);
+                _mm512_mask_storeu_epi32(d + 16, hi, b);
+            }
+        } else {
+            const uint16_t *g = (const uint16_t *)dy + i;
+            __m512i d = _mm512_maskz_loadu_epi16(m & (__mmask32)word, g);
+            if (nt && m == 0xffffffffu)
+                _mm512_stream_si512((void *)((uint16_t *)dx + i), d);
+            else
+                _mm512_mask_storeu_epi16((uint16_t *)dx + i, m, d);
+        }
+    }
+    if (nt)
+        _mm_sfence();
+}
+
+#define CLRELU_HAS_FAST_BITS  1
 #define CLRELU_HW_F16         1
 #define CLRELU_CPU_TABLE_NAME clrelu__cpu_avx512
 #define CLRELU_CPU_ISA_NAME   "avx512"
