@@ -365,9 +365,11 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
      * to CL_DEVICE_MEM_BASE_ADDR_ALIGN, which is far coarser); vloadn otherwise. */
     int aligned = ctx->base_align_bits / 8 >= vec * op->elsize;
     for (int i = 0; i < n_bufs; ++i) /* (a mask's word offset does not matter) */
-        aligned = aligned && (offs[i] % vec == 0 || (op->pass == CLRELU__PASS_BWD_MASK && i == 1));
+        aligned = aligned && (offs[i] % vec == 0 || (op->pass == CLRELU__PASS_BWD_MASK && i == 1) ||
+                              (op->pass == CLRELU__PASS_FWD_MASK && i == 2));
     char name[48], options[256];
-    snprintf(name, sizeof name, "%s%s", base, tiled ? "" : by_word ? "_w" : aligned ? "_a" : "_u");
+    snprintf(name, sizeof name, "%s%s%s", base, tiled ? "" : by_word ? "_w" : "",
+             tiled ? "" : aligned ? "_a" : "_u");
     clrelu__program_options(ctx, op, vec, options, sizeof options);
     cl_kernel k = NULL;
     st = clrelu__get_kernel(ctx, fn, options, name, &k);

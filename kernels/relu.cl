@@ -129,11 +129,22 @@ typedef double float64_t;
 /* The lanes of a pass mask (-1/0 per lane) as bits 0..VEC-1 of a word, and back. */
 static inline uint mask_to_bits(IV pass) {
     UV b = AS_UV(pass) & LANE_BITS;
-    uint r = 0;
-#define OR_LANE(l, k) r |= b.l;
-    FOR_LANES(OR_LANE)
-#undef OR_LANE
-    return r;
+    /* The lanes' bits are distinct: OR the halves together, a tree of vector ORs (log2 VEC
+     * steps) rather than one scalar OR per lane, which compilers keep as lane extracts. */
+#if CLRELU_VEC == 16
+    uint8 b8 = b.lo | b.hi;
+    uint4 b4 = b8.lo | b8.hi;
+#elif CLRELU_VEC == 8
+    uint4 b4 = b.lo | b.hi;
+#elif CLRELU_VEC == 4
+    uint4 b4 = b;
+#endif
+#if CLRELU_VEC >= 4
+    uint2 b2 = b4.lo | b4.hi;
+#else
+    uint2 b2 = b;
+#endif
+    return b2.x | b2.y;
 }
 
 static inline IV bits_to_mask(uint bits) {
@@ -479,35 +490,40 @@ fwd_mask(const ulong n, __global const S *x, const ulong x_off, __global S *y, c
 }
 
 /* The same for CPU devices, without barriers (they split a work-group's loop in PoCL): a
- * work-item does one whole word, 32 / VEC vectors, and packs its bits itself. */
-__kernel void fwd_mask_w(const ulong n, __global const S *x, const ulong x_off, __global S *y,
-                         const ulong y_off, __global uint *mask, const ulong mask_word_off,
-                         PARAMS) {
-    const ulong words = n / 32 + (n % 32 != 0);
-    const ulong gid = get_global_id(0), stride = get_global_size(0);
-    __global const S *xs = x + x_off;
-    __global S *ys = y + y_off;
-    for (ulong w = gid; w < words; w += stride) {
-        const ulong base = w * 32;
-        uint word = 0;
-        if (base + 32 <= n) {
-            for (uint k = 0; k < 32 / CLRELU_VEC; ++k) {
-                const ulong e = base + k * CLRELU_VEC;
-                const LV xv = TO_LV(VLOAD(0, xs + e));
-                const LV ov = OLD_V(VLOAD, 0, ys + e);
-                VSTORE(FROM_LV(FWD_V(xv, ov)), 0, ys + e);
-                word |= mask_to_bits(PASS_V(xv)) << (k * CLRELU_VEC);
-            }
-        } else {
-            for (ulong t = base; t < n; ++t) {
-                const L xe = TO_L(xs[t]);
-                ys[t] = FROM_L(fwd_lane(xe, OLD_S(ys, t), slope, ceil_out, alpha, beta));
-                word |= (uint)pass_lane(xe, ceil_pass) << (t - base);
-            }
-        }
-        mask[mask_word_off + w] = word;
+ * work-item does one whole word, 32 / VEC vectors, and packs its bits itself. _a and _u as
+ * above: PoCL stores a ushortN through vstoren one element at a time, a vector pointer whole. */
+#define CLRELU_DEFINE_FWD_MASK_W(suffix, LOAD, STORE)                                             \
+    __kernel void fwd_mask_w##suffix(const ulong n, __global const S *x, const ulong x_off,       \
+                                     __global S *y, const ulong y_off, __global uint *mask,       \
+                                     const ulong mask_word_off, PARAMS) {                         \
+        const ulong words = n / 32 + (n % 32 != 0);                                               \
+        const ulong gid = get_global_id(0), stride = get_global_size(0);                          \
+        __global const S *xs = x + x_off;                                                         \
+        __global S *ys = y + y_off;                                                               \
+        for (ulong w = gid; w < words; w += stride) {                                             \
+            const ulong base = w * 32;                                                            \
+            uint word = 0;                                                                        \
+            if (base + 32 <= n) {                                                                 \
+                for (uint k = 0; k < 32 / CLRELU_VEC; ++k) {                                      \
+                    const ulong v = base / CLRELU_VEC + k;                                        \
+                    const LV xv = TO_LV(LOAD(v, xs));                                             \
+                    const LV ov = OLD_V(LOAD, v, ys);                                             \
+                    STORE(FROM_LV(FWD_V(xv, ov)), v, ys);                                         \
+                    word |= mask_to_bits(PASS_V(xv)) << (k * CLRELU_VEC);                         \
+                }                                                                                 \
+            } else {                                                                              \
+                for (ulong t = base; t < n; ++t) {                                                \
+                    const L xe = TO_L(xs[t]);                                                     \
+                    ys[t] = FROM_L(fwd_lane(xe, OLD_S(ys, t), slope, ceil_out, alpha, beta));     \
+                    word |= (uint)pass_lane(xe, ceil_pass) << (t - base);                         \
+                }                                                                                 \
+            }                                                                                     \
+            mask[mask_word_off + w] = word;                                                       \
+        }                                                                                         \
     }
-}
+
+CLRELU_DEFINE_FWD_MASK_W(_a, LOAD_A, STORE_A)
+CLRELU_DEFINE_FWD_MASK_W(_u, LOAD_U, STORE_U)
 
 /* ---------------------------------------------------------------------------------------------
  * Many tensors in one launch. A tensor is (buffer slot, offset, n); up to 8 distinct buffers
