@@ -82,37 +82,37 @@ static void fast_relu_bwd_f32(size_t n, const float *dy, const float *x, float *
  * NaN lanes replaced by the bit-exact forms of relu_math.h (the hardware quiets signalling
  * NaNs). */
 static void hw_dec_f16(size_t n, const uint16_t *s, uint32_t *d) {
-    const __m512i abs16 = _mm512_set1_epi32(0x7fff), inf16 = _mm512_set1_epi32(0x7c00);
+    const __m512i quiet = _mm512_set1_epi32(0x00400000);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         __m256i h = _mm256_loadu_si256((const __m256i *)(s + i));
-        __m512i f = _mm512_castps_si512(_mm512_cvtph_ps(h));
-        __m512i w = _mm512_cvtepu16_epi32(h);
-        __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(w, abs16), inf16);
-        __m512i sign = _mm512_slli_epi32(_mm512_and_si512(w, _mm512_set1_epi32(0x8000)), 16);
-        __m512i pay = _mm512_slli_epi32(_mm512_and_si512(w, _mm512_set1_epi32(0x3ff)), 13);
-        __m512i fix = _mm512_or_si512(_mm512_or_si512(sign, pay), _mm512_set1_epi32(0x7f800000));
-        _mm512_storeu_si512(d + i, _mm512_mask_mov_epi32(f, nan, fix));
+        __m512 fp = _mm512_cvtph_ps(h);
+        /* A NaN converts to sign | 0x7f800000 | payload << 13 with the quiet bit (22) forced
+         * on: in NaN lanes, bit 22 is put back from the payload's top bit (ternary logic 0xb8:
+         * take the third operand where the second has a bit, else the first). */
+        const __mmask16 nan = _mm512_cmp_ps_mask(fp, fp, _CMP_UNORD_Q);
+        const __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 13);
+        __m512i f = _mm512_mask_ternarylogic_epi32(_mm512_castps_si512(fp), nan, quiet, w, 0xb8);
+        _mm512_storeu_si512(d + i, f);
     }
     for (; i < n; ++i)
         d[i] = cr_f16_to_f32(s[i]);
 }
 
 static void hw_enc_f16(size_t n, const uint32_t *s, uint16_t *d) {
-    const __m512i abs32 = _mm512_set1_epi32(0x7fffffff), inf32 = _mm512_set1_epi32(0x7f800000);
+    /* The hardware keeps a NaN's top 10 payload bits and forces the quiet bit (9) on; the exact
+     * form has it on only when the payload's top bit is, or when the kept payload is empty. So
+     * bit 9 is cleared in NaN lanes whose bit 22 is clear and bits 13..21 are not. */
+    const __m512i bit22 = _mm512_set1_epi32(0x00400000), low9 = _mm512_set1_epi32(0x003fe000);
+    const __m256i bit9 = _mm256_set1_epi16(0x200);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         __m512i b = _mm512_loadu_si512(s + i);
-        __m256i h = _mm512_cvtps_ph(_mm512_castsi512_ps(b), _MM_FROUND_TO_NEAREST_INT);
-        __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(b, abs32), inf32);
-        if (nan) {
-            __m512i pay = _mm512_and_si512(_mm512_srli_epi32(b, 13), _mm512_set1_epi32(0x3ff));
-            __mmask16 empty = _mm512_cmpeq_epi32_mask(pay, _mm512_setzero_si512());
-            pay = _mm512_mask_or_epi32(pay, empty, pay, _mm512_set1_epi32(0x200));
-            __m512i sign = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(0x8000));
-            __m512i fix = _mm512_or_si512(_mm512_or_si512(sign, pay), _mm512_set1_epi32(0x7c00));
-            h = _mm256_mask_mov_epi16(h, nan, _mm512_cvtepi32_epi16(fix));
-        }
+        __m512 f = _mm512_castsi512_ps(b);
+        __m256i h = _mm512_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT);
+        const __mmask16 nan = _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
+        const __mmask16 clear = nan & _mm512_testn_epi32_mask(b, bit22) & _mm512_test_epi32_mask(b, low9);
+        h = _mm256_mask_mov_epi16(h, clear, _mm256_andnot_si256(bit9, h));
         _mm256_storeu_si256((__m256i *)(d + i), h);
     }
     for (; i < n; ++i)
@@ -286,6 +286,40 @@ fast_bits_bwdm(int wide, size_t n, const void *dy, const uint32_t *words, void *
 }
 
 #define CLRELU_HAS_FAST_BITS  1
+/* bf16 <-> f32 on 16 lanes: the same integer steps as cr_bf16_to_f32 / cr_f32_to_bf16 (round to
+ * nearest even on the bits; a NaN keeps its top payload bits and stays a NaN). */
+static void hw_dec_bf16(size_t n, const uint16_t *s, uint32_t *d) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i h = _mm256_loadu_si256((const __m256i *)(s + i));
+        _mm512_storeu_si512(d + i, _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    for (; i < n; ++i)
+        d[i] = cr_bf16_to_f32(s[i]);
+}
+
+static void hw_enc_bf16(size_t n, const uint32_t *s, uint16_t *d) {
+    const __m512i abs32 = _mm512_set1_epi32(0x7fffffff), inf32 = _mm512_set1_epi32(0x7f800000);
+    const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff);
+    const __m512i low7 = _mm512_set1_epi32(0x7f), bit6 = _mm512_set1_epi32(0x40);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i f = _mm512_loadu_si512(s + i);
+        __m512i top = _mm512_srli_epi32(f, 16);
+        __m512i r = _mm512_srli_epi32(
+            _mm512_add_epi32(_mm512_add_epi32(f, half), _mm512_and_si512(top, one)), 16);
+        /* Branch-free: NaN lanes come in runs and gaps no predictor follows. */
+        const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(f, abs32), inf32);
+        const __mmask16 empty = nan & _mm512_testn_epi32_mask(top, low7); /* top & 0x7f == 0 */
+        r = _mm512_mask_mov_epi32(r, nan, top);
+        r = _mm512_mask_or_epi32(r, empty, r, bit6);
+        _mm256_storeu_si256((__m256i *)(d + i), _mm512_cvtepi32_epi16(r));
+    }
+    for (; i < n; ++i)
+        d[i] = (uint16_t)cr_f32_to_bf16(s[i]);
+}
+
+#define CLRELU_HW_BF16        1
 #define CLRELU_HW_F16         1
 #define CLRELU_CPU_TABLE_NAME clrelu__cpu_avx512
 #define CLRELU_CPU_ISA_NAME   "avx512"
