@@ -217,7 +217,7 @@ static void test_cpu_threads__match_reference_around_the_default_threshold(void 
 
 /* Non-temporal stores (arrays beyond the last-level cache) on every size the tests use, the
  * output at every offset from a 64-byte line, on 1 and 3 threads: the threshold is lowered to
- * 0 so that small arrays take the streaming path; every op and dtype still runs. */
+ * 0 so that small arrays take the streaming path; every op, dtype and blending mode runs. */
 static void test_cpu_stream__nontemporal_stores_match_reference(void **state) {
     (void)state;
     static const size_t sizes[] = {1, 3, 15, 16, 17, 31, 33, 63, 64, 65, 1000, 4099, 70001};
@@ -228,12 +228,21 @@ static void test_cpu_stream__nontemporal_stores_match_reference(void **state) {
         clrelu__set_thread_min_bytes_for_testing(ctx, 4096);
         for (size_t o = 0; o < kit_ops_count; ++o) {
             for (size_t di = 0; di < kit_dtypes_count; ++di) {
-                clrelu_desc d = kit_desc(&kit_ops[o], kit_dtypes[di].dtype);
-                for (size_t k = 0; k < ARRAY_LEN(sizes); ++k, ++seed) {
-                    size_t shift = kit_dtypes[di].dtype == CLRELU_DTYPE_F32 ? seed % 16 : seed % 4;
-                    run_host_case(ctx, &kit_ops[o], &d, sizes[k], CASE_SEPARATE, shift, seed);
-                    if (k % 4 == 0)
-                        run_host_case(ctx, &kit_ops[o], &d, sizes[k], CASE_OVER_IN0, shift, seed);
+                /* Every blending mode (the streamed loops read the old output first), and every
+                 * other size with the output on a 64-byte line, where the stores stream. */
+                for (size_t c = 0; c < test_configs_count; ++c) {
+                    clrelu_desc d = test_desc(&kit_ops[o], kit_dtypes[di].dtype, &test_configs[c]);
+                    if (test_desc_is_invalid(&kit_ops[o], &d))
+                        continue;
+                    for (size_t k = 0; k < ARRAY_LEN(sizes); ++k, ++seed) {
+                        size_t shift = k % 2                                      ? 0
+                                       : kit_dtypes[di].dtype == CLRELU_DTYPE_F32 ? seed % 16
+                                                                                  : seed % 4;
+                        run_host_case(ctx, &kit_ops[o], &d, sizes[k], CASE_SEPARATE, shift, seed);
+                        if (k % 4 == 1)
+                            run_host_case(ctx, &kit_ops[o], &d, sizes[k], CASE_OVER_IN0, shift,
+                                          seed);
+                    }
                 }
             }
         }

@@ -2,6 +2,7 @@
  * and the tail: a masked load never touches memory past n), and the family's template
  * compiled for AVX-512. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "relu_math.h"
 
@@ -111,7 +112,8 @@ static void hw_enc_f16(size_t n, const uint32_t *s, uint16_t *d) {
         __m512 f = _mm512_castsi512_ps(b);
         __m256i h = _mm512_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT);
         const __mmask16 nan = _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
-        const __mmask16 clear = nan & _mm512_testn_epi32_mask(b, bit22) & _mm512_test_epi32_mask(b, low9);
+        const __mmask16 clear =
+            nan & _mm512_testn_epi32_mask(b, bit22) & _mm512_test_epi32_mask(b, low9);
         h = _mm256_mask_mov_epi16(h, clear, _mm256_andnot_si256(bit9, h));
         _mm256_storeu_si256((__m256i *)(d + i), h);
     }
@@ -285,7 +287,7 @@ fast_bits_bwdm(int wide, size_t n, const void *dy, const uint32_t *words, void *
         _mm_sfence();
 }
 
-#define CLRELU_HAS_FAST_BITS  1
+#define CLRELU_HAS_FAST_BITS 1
 /* bf16 <-> f32 on 16 lanes: the same integer steps as cr_bf16_to_f32 / cr_f32_to_bf16 (round to
  * nearest even on the bits; a NaN keeps its top payload bits and stays a NaN). */
 static void hw_dec_bf16(size_t n, const uint16_t *s, uint32_t *d) {
@@ -319,7 +321,22 @@ static void hw_enc_bf16(size_t n, const uint32_t *s, uint16_t *d) {
         d[i] = (uint16_t)cr_f32_to_bf16(s[i]);
 }
 
-#define CLRELU_HW_BF16        1
+#define CLRELU_HW_BF16 1
+/* Non-temporal copy out of an L1 buffer (kernels.inc's stream_blocks and run16): both
+ * 64-byte aligned; the part past the last whole line by plain stores. */
+static inline void nt_copy(void *dst, const void *src, size_t bytes) {
+    size_t i = 0;
+    for (; i + 64 <= bytes; i += 64)
+        _mm512_stream_si512((void *)((char *)dst + i), _mm512_load_si512((const char *)src + i));
+    if (i < bytes)
+        memcpy((char *)dst + i, (const char *)src + i, bytes - i);
+}
+
+static inline void nt_fence(void) {
+    _mm_sfence();
+}
+
+#define CLRELU_HAS_NT         1
 #define CLRELU_HW_F16         1
 #define CLRELU_CPU_TABLE_NAME clrelu__cpu_avx512
 #define CLRELU_CPU_ISA_NAME   "avx512"
