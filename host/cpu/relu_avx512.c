@@ -152,13 +152,26 @@ static inline __mmask32 bits16_step(int op, __m512i h, __m512i inf, __m512i c_ou
     return nan | gt0;
 }
 
-/* f32 lanes: the same for 16 elements. */
-static inline __mmask16 bits32_step(int op, __m512i b, __m512i c_out, __m512i c_pass,
+/* slope * v with a NaN product made canonical (cr_mul32): one rounding, MXCSR as the call set
+ * it (no flush to zero). */
+static inline __m512i mul32_v(__m512 slope, __m512i v) {
+    const __m512 r = _mm512_mul_ps(slope, _mm512_castsi512_ps(v));
+    return _mm512_mask_mov_epi32(_mm512_castps_si512(r), _mm512_cmp_ps_mask(r, r, _CMP_UNORD_Q),
+                                 _mm512_set1_epi32(0x7fc00000));
+}
+
+/* f32 lanes: the same for 16 elements, and leaky (the negative side scaled, cr_fwd32). */
+static inline __mmask16 bits32_step(int op, __m512i b, __m512i c_out, __m512i c_pass, __m512 slope,
                                     __m512i *out) {
     const __m512i inf = _mm512_set1_epi32(0x7f800000);
     const __mmask16 nan =
         _mm512_cmpgt_epu32_mask(_mm512_and_si512(b, _mm512_set1_epi32(0x7fffffff)), inf);
     const __mmask16 gt0 = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(b, _mm512_set1_epi32(1)), inf);
+    if (op == CR_LEAKY) {
+        if (out)
+            *out = _mm512_mask_mov_epi32(mul32_v(slope, b), nan | gt0, b);
+        return gt0;
+    }
     if (op == CR_CLIPPED) {
         if (out) {
             __m512i pos = _mm512_mask_mov_epi32(c_out, _mm512_cmplt_epu32_mask(b, c_out), b);
@@ -174,8 +187,9 @@ static inline __mmask16 bits32_step(int op, __m512i b, __m512i c_out, __m512i c_
 /* Forward (mask may be NULL). wide: f32 lanes, else 16-bit lanes with inf the type's. */
 static inline __attribute__((always_inline)) void
 fast_bits_fwd(int wide, int op, size_t n, const void *in, void *out, uint32_t *mask, uint32_t inf,
-              uint32_t c_out, uint32_t c_pass, int stream) {
+              uint32_t c_out, uint32_t c_pass, float slope, int stream) {
     const int nt = stream && !((uintptr_t)out & 63);
+    const __m512 sl = _mm512_set1_ps(slope);
     for (size_t i = 0; i < n; i += 32) {
         const __mmask32 m = tail32(n - i);
         uint32_t word;
@@ -186,8 +200,8 @@ fast_bits_fwd(int wide, int op, size_t n, const void *in, void *out, uint32_t *m
             const __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
             __m512i a = _mm512_maskz_loadu_epi32(lo, x), b = _mm512_maskz_loadu_epi32(hi, x + 16);
             __m512i ya, yb;
-            const __mmask16 pa = bits32_step(op, a, co, cp, &ya);
-            const __mmask16 pb = bits32_step(op, b, co, cp, &yb);
+            const __mmask16 pa = bits32_step(op, a, co, cp, sl, &ya);
+            const __mmask16 pb = bits32_step(op, b, co, cp, sl, &yb);
             if (nt && m == 0xffffffffu) {
                 _mm512_stream_si512((void *)y, ya);
                 _mm512_stream_si512((void *)(y + 16), yb);
@@ -216,12 +230,12 @@ fast_bits_fwd(int wide, int op, size_t n, const void *in, void *out, uint32_t *m
         _mm_sfence();
 }
 
-/* Backward from x or y: dx = dy where the element passes, else 0. */
-static inline __attribute__((always_inline)) void fast_bits_bwd(int wide, int op, size_t n,
-                                                                const void *dy, const void *s,
-                                                                void *dx, uint32_t inf,
-                                                                uint32_t c_pass, int stream) {
+/* Backward from x or y: dx = dy where the element passes, else 0 (leaky: slope * dy). */
+static inline __attribute__((always_inline)) void
+fast_bits_bwd(int wide, int op, size_t n, const void *dy, const void *s, void *dx, uint32_t inf,
+              uint32_t c_pass, float slope, int stream) {
     const int nt = stream && !((uintptr_t)dx & 63);
+    const __m512 sl = _mm512_set1_ps(slope);
     for (size_t i = 0; i < n; i += 32) {
         const __mmask32 m = tail32(n - i);
         if (wide) {
@@ -231,8 +245,9 @@ static inline __attribute__((always_inline)) void fast_bits_bwd(int wide, int op
                 const size_t j = i + 16 * (size_t)half;
                 __m512i b = _mm512_maskz_loadu_epi32(mh, (const uint32_t *)s + j);
                 __m512i g = _mm512_maskz_loadu_epi32(mh, (const uint32_t *)dy + j);
-                const __mmask16 pass = bits32_step(op, b, cp, cp, NULL);
-                __m512i d = _mm512_maskz_mov_epi32(pass, g);
+                const __mmask16 pass = bits32_step(op, b, cp, cp, sl, NULL);
+                __m512i d = op == CR_LEAKY ? _mm512_mask_mov_epi32(mul32_v(sl, g), pass, g)
+                                           : _mm512_maskz_mov_epi32(pass, g);
                 if (nt && m == 0xffffffffu)
                     _mm512_stream_si512((void *)((uint32_t *)dx + j), d);
                 else
@@ -254,10 +269,14 @@ static inline __attribute__((always_inline)) void fast_bits_bwd(int wide, int op
         _mm_sfence();
 }
 
-/* Backward from the mask: each word is the 32 elements' store mask. */
-static inline __attribute__((always_inline)) void
-fast_bits_bwdm(int wide, size_t n, const void *dy, const uint32_t *words, void *dx, int stream) {
+/* Backward from the mask: each word is the 32 elements' store mask (leaky: the others get
+ * slope * dy). */
+static inline __attribute__((always_inline)) void fast_bits_bwdm(int wide, int op, size_t n,
+                                                                 const void *dy,
+                                                                 const uint32_t *words, void *dx,
+                                                                 float slope, int stream) {
     const int nt = stream && !((uintptr_t)dx & 63);
+    const __m512 sl = _mm512_set1_ps(slope);
     for (size_t i = 0; i < n; i += 32) {
         const __mmask32 m = tail32(n - i);
         const uint32_t word = words[i / 32];
@@ -265,8 +284,16 @@ fast_bits_bwdm(int wide, size_t n, const void *dy, const uint32_t *words, void *
             const __mmask16 lo = (__mmask16)m, hi = (__mmask16)(m >> 16);
             const uint32_t *g = (const uint32_t *)dy + i;
             uint32_t *d = (uint32_t *)dx + i;
-            __m512i a = _mm512_maskz_loadu_epi32(lo & (__mmask16)word, g);
-            __m512i b = _mm512_maskz_loadu_epi32(hi & (__mmask16)(word >> 16), g + 16);
+            __m512i a, b;
+            if (op == CR_LEAKY) {
+                a = _mm512_maskz_loadu_epi32(lo, g);
+                b = _mm512_maskz_loadu_epi32(hi, g + 16);
+                a = _mm512_mask_mov_epi32(mul32_v(sl, a), (__mmask16)word, a);
+                b = _mm512_mask_mov_epi32(mul32_v(sl, b), (__mmask16)(word >> 16), b);
+            } else {
+                a = _mm512_maskz_loadu_epi32(lo & (__mmask16)word, g);
+                b = _mm512_maskz_loadu_epi32(hi & (__mmask16)(word >> 16), g + 16);
+            }
             if (nt && m == 0xffffffffu) {
                 _mm512_stream_si512((void *)d, a);
                 _mm512_stream_si512((void *)(d + 16), b);
