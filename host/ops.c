@@ -368,8 +368,8 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
         aligned = aligned && (offs[i] % vec == 0 || (op->pass == CLRELU__PASS_BWD_MASK && i == 1) ||
                               (op->pass == CLRELU__PASS_FWD_MASK && i == 2));
     char name[48], options[256];
-    snprintf(name, sizeof name, "%s%s%s", base, tiled ? "" : by_word ? "_w" : "",
-             tiled ? "" : aligned ? "_a" : "_u");
+    const char *access = tiled ? "" : aligned ? "_a" : "_u";
+    snprintf(name, sizeof name, "%s%s%s", base, by_word ? "_w" : "", access);
     clrelu__program_options(ctx, op, vec, options, sizeof options);
     cl_kernel k = NULL;
     st = clrelu__get_kernel(ctx, fn, options, name, &k);

@@ -18,11 +18,11 @@ typedef uint cr_u32;
 typedef int cr_i32;
 typedef ulong cr_u64;
 typedef long cr_i64;
-#define CR_FN static inline
-#define CR_F32(u) as_float(u)
-#define CR_U32(f) as_uint(f)
-#define CR_F64(u) as_double(u)
-#define CR_U64(d) as_ulong(d)
+#define CR_FN      static inline
+#define CR_F32(u)  as_float(u)
+#define CR_U32(f)  as_uint(f)
+#define CR_F64(u)  as_double(u)
+#define CR_U64(d)  as_ulong(d)
 #define CR_U64C(x) x##UL
 /* Arithmetic is one rounding per operation: no fused multiply-add. */
 #pragma OPENCL FP_CONTRACT OFF
@@ -39,7 +39,7 @@ typedef uint32_t cr_u32;
 typedef int32_t cr_i32;
 typedef uint64_t cr_u64;
 typedef int64_t cr_i64;
-#define CR_FN static inline
+#define CR_FN           static inline
 static inline float cr_f32_(cr_u32 u) {
     float f;
     memcpy(&f, &u, sizeof f);
@@ -60,21 +60,21 @@ static inline cr_u64 cr_u64_(double d) {
     memcpy(&u, &d, sizeof u);
     return u;
 }
-#define CR_F32(u) cr_f32_(u)
-#define CR_U32(f) cr_u32_(f)
-#define CR_F64(u) cr_f64_(u)
-#define CR_U64(d) cr_u64_(d)
-#define CR_U64C(x) UINT64_C(x)
+#define CR_F32(u)       cr_f32_(u)
+#define CR_U32(f)       cr_u32_(f)
+#define CR_F64(u)       cr_f64_(u)
+#define CR_U64(d)       cr_u64_(d)
+#define CR_U64C(x)      UINT64_C(x)
 #define CLRELU_WITH_F64 1
 #endif
 
 /* Ops and blending modes, as the -D macros and the CPU table spell them. */
-#define CR_RELU 0
-#define CR_LEAKY 1
+#define CR_RELU    0
+#define CR_LEAKY   1
 #define CR_CLIPPED 2
-#define CR_PLAIN 0 /* out = f */
-#define CR_SCALE 1 /* out = alpha * f */
-#define CR_BLEND 2 /* out = alpha * f + beta * out */
+#define CR_PLAIN   0 /* out = f */
+#define CR_SCALE   1 /* out = alpha * f */
+#define CR_BLEND   2 /* out = alpha * f + beta * out */
 
 /* Selections are written as bit masks rather than branches or ?: on computed values: both
  * compilers here (GCC for the CPU path, PoCL's LLVM) then vectorise the loops around them.
@@ -87,8 +87,8 @@ CR_FN cr_u32 cr_sel32(int cond, cr_u32 a, cr_u32 b) {
 /* ---------------------------------------------------------------------------------------------
  * f32 compute domain
  * ------------------------------------------------------------------------------------------ */
-#define CR_ABS32 0x7fffffffu
-#define CR_INF32 0x7f800000u
+#define CR_ABS32  0x7fffffffu
+#define CR_INF32  0x7f800000u
 #define CR_QNAN32 0x7fc00000u
 
 CR_FN int cr_nan32(cr_u32 b) {
@@ -239,8 +239,8 @@ CR_FN cr_u64 cr_sel64(int cond, cr_u64 a, cr_u64 b) {
     return (a & m) | (b & ~m);
 }
 
-#define CR_ABS64 CR_U64C(0x7fffffffffffffff)
-#define CR_INF64 CR_U64C(0x7ff0000000000000)
+#define CR_ABS64  CR_U64C(0x7fffffffffffffff)
+#define CR_INF64  CR_U64C(0x7ff0000000000000)
 #define CR_QNAN64 CR_U64C(0x7ff8000000000000)
 
 CR_FN int cr_nan64(cr_u64 b) {
