@@ -315,6 +315,109 @@ static inline __attribute__((always_inline)) void fast_bits_bwdm(int wide, int o
 }
 
 #define CLRELU_HAS_FAST_BITS 1
+/* f64 lanes, 8 per register (cr_fwd64 / cr_pass64 / cr_grad64): four registers make a mask
+ * word. The product is (double)slope * x, canonical when it is a NaN (cr_mul64). */
+static inline __m512i mul64_v(__m512d slope, __m512i v) {
+    const __m512d r = _mm512_mul_pd(slope, _mm512_castsi512_pd(v));
+    return _mm512_mask_mov_epi64(_mm512_castpd_si512(r), _mm512_cmp_pd_mask(r, r, _CMP_UNORD_Q),
+                                 _mm512_set1_epi64(0x7ff8000000000000LL));
+}
+
+static inline __mmask8 bits64_step(int op, __m512i b, __m512i c_out, __m512i c_pass, __m512d slope,
+                                   __m512i *out) {
+    const __m512i inf = _mm512_set1_epi64(0x7ff0000000000000LL);
+    const __mmask8 nan =
+        _mm512_cmpgt_epu64_mask(_mm512_and_si512(b, _mm512_set1_epi64(0x7fffffffffffffffLL)), inf);
+    const __mmask8 gt0 = _mm512_cmplt_epu64_mask(_mm512_sub_epi64(b, _mm512_set1_epi64(1)), inf);
+    if (op == CR_LEAKY) {
+        if (out)
+            *out = _mm512_mask_mov_epi64(mul64_v(slope, b), nan | gt0, b);
+        return gt0;
+    }
+    if (op == CR_CLIPPED) {
+        if (out) {
+            __m512i pos = _mm512_mask_mov_epi64(c_out, _mm512_cmplt_epu64_mask(b, c_out), b);
+            *out = _mm512_maskz_mov_epi64(nan | gt0, _mm512_mask_mov_epi64(pos, nan, b));
+        }
+        return nan | (gt0 & _mm512_cmplt_epu64_mask(b, c_pass));
+    }
+    if (out)
+        *out = _mm512_maskz_mov_epi64(nan | gt0, b);
+    return nan | gt0;
+}
+
+static inline void store64(uint64_t *d, __mmask8 m, __m512i v, int nt) {
+    if (nt && m == 0xff)
+        _mm512_stream_si512((void *)d, v);
+    else
+        _mm512_mask_storeu_epi64(d, m, v);
+}
+
+/* Forward (mask may be NULL), backward from x or y, backward from the mask, in f64. */
+static inline __attribute__((always_inline)) void fast_bits64_fwd(int op, size_t n, const void *in,
+                                                                  void *out, uint32_t *mask,
+                                                                  uint64_t c_out, uint64_t c_pass,
+                                                                  float slope, int stream) {
+    const int nt = stream && !((uintptr_t)out & 63);
+    const __m512d sl = _mm512_set1_pd((double)slope);
+    const __m512i co = _mm512_set1_epi64((long long)c_out),
+                  cp = _mm512_set1_epi64((long long)c_pass);
+    for (size_t i = 0; i < n; i += 32) {
+        const __mmask32 m = tail32(n - i);
+        uint32_t word = 0;
+        for (int q = 0; q < 4; ++q) {
+            const __mmask8 mq = (__mmask8)(m >> (8 * q));
+            const size_t j = i + 8 * (size_t)q;
+            __m512i b = _mm512_maskz_loadu_epi64(mq, (const uint64_t *)in + j), y;
+            const __mmask8 pass = bits64_step(op, b, co, cp, sl, &y);
+            store64((uint64_t *)out + j, mq, y, nt);
+            word |= (uint32_t)(pass & mq) << (8 * q);
+        }
+        if (mask)
+            mask[i / 32] = word;
+    }
+    if (nt)
+        _mm_sfence();
+}
+
+static inline __attribute__((always_inline)) void fast_bits64_bwd(int op, size_t n, const void *dy,
+                                                                  const void *s, void *dx,
+                                                                  uint64_t c_pass, float slope,
+                                                                  int stream) {
+    const int nt = stream && !((uintptr_t)dx & 63);
+    const __m512d sl = _mm512_set1_pd((double)slope);
+    const __m512i cp = _mm512_set1_epi64((long long)c_pass);
+    for (size_t i = 0; i < n; i += 8) {
+        const __mmask8 m = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1u);
+        __m512i b = _mm512_maskz_loadu_epi64(m, (const uint64_t *)s + i);
+        __m512i g = _mm512_maskz_loadu_epi64(m, (const uint64_t *)dy + i);
+        const __mmask8 pass = bits64_step(op, b, cp, cp, sl, NULL);
+        __m512i d = op == CR_LEAKY ? _mm512_mask_mov_epi64(mul64_v(sl, g), pass, g)
+                                   : _mm512_maskz_mov_epi64(pass, g);
+        store64((uint64_t *)dx + i, m, d, nt);
+    }
+    if (nt)
+        _mm_sfence();
+}
+
+static inline __attribute__((always_inline)) void fast_bits64_bwdm(int op, size_t n, const void *dy,
+                                                                   const uint32_t *words, void *dx,
+                                                                   float slope, int stream) {
+    const int nt = stream && !((uintptr_t)dx & 63);
+    const __m512d sl = _mm512_set1_pd((double)slope);
+    for (size_t i = 0; i < n; i += 8) {
+        const __mmask8 m = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1u);
+        const __mmask8 bits = (__mmask8)(words[i / 32] >> (i % 32));
+        __m512i g = _mm512_maskz_loadu_epi64(m, (const uint64_t *)dy + i);
+        __m512i d = op == CR_LEAKY ? _mm512_mask_mov_epi64(mul64_v(sl, g), bits, g)
+                                   : _mm512_maskz_mov_epi64(bits, g);
+        store64((uint64_t *)dx + i, m, d, nt);
+    }
+    if (nt)
+        _mm_sfence();
+}
+
+#define CLRELU_HAS_FAST_BITS64 1
 /* bf16 <-> f32 on 16 lanes: the same integer steps as cr_bf16_to_f32 / cr_f32_to_bf16 (round to
  * nearest even on the bits; a NaN keeps its top payload bits and stays a NaN). */
 static void hw_dec_bf16(size_t n, const uint16_t *s, uint32_t *d) {
