@@ -75,28 +75,6 @@ int bench_first_call_probe(const char *spec) {
  * The parent's side
  * ------------------------------------------------------------------------------------------ */
 
-static void remove_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            remove_tree(sub);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 /* Runs the probe in a new process with the caches given; its seconds, or NAN. */
 static double run_probe(const char *self, const char *spec, const char *cache_dir,
                         const char *pocl_dir) {
@@ -201,9 +179,9 @@ int bench_first_call(const bench_opts *o, const char *spec, bench_device *bd) {
         cold[r] = run_probe(self, spec, cache, pocl_cold);
         warm[r] = run_probe(self, spec, cache, pocl_warm);
         failed = isnan(cold[r]) || isnan(warm[r]);
-        remove_tree(cache);
-        remove_tree(pocl_cold);
-        remove_tree(pocl_warm);
+        kit_remove_tree(cache);
+        kit_remove_tree(pocl_cold);
+        kit_remove_tree(pocl_warm);
     }
     if (failed) {
         fprintf(stderr, "clrelu-bench: %s: the first-call probe failed\n", spec);

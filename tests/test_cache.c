@@ -35,29 +35,6 @@ typedef struct fixture {
  * Helpers
  * ------------------------------------------------------------------------------------------ */
 
-static void remove_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        chmod(path, 0700);
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            remove_tree(sub);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     if (!f)
@@ -74,7 +51,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fixture *f = *state;
-    remove_tree(f->root);
+    kit_remove_tree(f->root);
     free(f);
     return 0;
 }
@@ -655,7 +632,7 @@ static void test_cache__two_processes_filling_at_once_both_succeed(void **state)
     char saved[32];
     snprintf(saved, sizeof saved, "%s", pocl ? pocl : "");
     for (int round = 0; round < 2; ++round) {
-        remove_tree(f->dir);
+        kit_remove_tree(f->dir);
         setenv("POCL_KERNEL_CACHE", "0", 1);
         pid_t a = spawn_child("any");
         pid_t b = spawn_child("any");

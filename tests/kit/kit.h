@@ -100,4 +100,8 @@ void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed);
 /* The special values of each dtype, as bits. */
 const uint64_t *kit_specials(clrelu_dtype dtype, size_t *count);
 
+/* Removes path and everything below it (directories made writable first); a path that does
+ * not exist is no error. For the temporary cache directories of test_cache and clrelu-bench. */
+void kit_remove_tree(const char *path);
+
 #endif
