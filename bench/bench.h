@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-bench: what the measuring rooms (OpenCL devices, the CPU path), the output writers
  * and the driver share. */
 #ifndef CLRELU_BENCH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-bench on the host: the CPU path's call time on host arrays and, when built with it,
  * oneDNN's eltwise ReLU on the same arrays with the same number of threads, each next to the
  * copy reference: the fastest of memcpy on one core, a non-temporal copy on one core, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-bench's first-call latency on one OpenCL device: from clrelu_context_create to the
  * completion of the first forward call, in a new process (this executable, run with the hidden
  * --first-call-probe), cold (an empty binary cache) and warm (the cache the cold run filled).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-bench's oneDNN peer: oneDNN's eltwise ReLU primitives (relu, leaky relu as relu with
  * alpha, clipped relu as clip_v2), forward_training and backward_data, on the same host
  * arrays as the CPU path. Built only when CMake finds libdnnl (libdnnl-dev). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-bench on one OpenCL device: the ops through clrelu on a wrapped profiling queue, the
  * device's own copy bandwidth at the same byte counts (the faster of two copy-kernel shapes
  * and clEnqueueCopyBuffer), an empty kernel's launch latency, and host-array round trips. */

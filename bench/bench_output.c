@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-bench output: a table for people, CSV and JSON for tools, and --compare, which reads
  * a saved JSON run back and flags changes larger than the measured noise. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-bench: measures the ReLU family on every OpenCL device present and on the CPU path,
  * each next to the same device's copy bandwidth measured in the same run. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A small JSON reader, enough for clrelu-bench's own files (--compare, and the test that
  * validates the output): objects, arrays, strings, numbers, true, false, null. */
 #include <ctype.h>

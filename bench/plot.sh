@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Draws a clrelu-bench JSON run: GB/s and % of the same device's copy bandwidth against the
 # element count, one line per (device, op, dtype). Needs gnuplot (Debian: gnuplot-nox).
 #   bench/plot.sh results.json out.png

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Cross-compiling for AArch64 with Debian's gcc-aarch64-linux-gnu, against the arm64 multiarch
 # packages (libcmocka-dev:arm64, ocl-icd-opencl-dev:arm64); the tests run under qemu-user:
 #   cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run as `cmake -P`: turns the kernel sources into one C file of byte arrays, so the library
 # reads no file at run time. Inputs: OUTPUT (the .c to write), SOURCES (;-separated .cl paths).
 # Each file becomes `const char clrelu__kernel_<stem>[]` plus its length; a table lists them.

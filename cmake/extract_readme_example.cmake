@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run as `cmake -P`: writes the C code block that follows the marker line
 # `<!-- readme-example -->` in README (a path) to OUTPUT, so the test builds the README's text.
 file(READ "${README}" text)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The installable package: the CMake config (clrelu::clrelu, clrelu::clrelu_static) with its
 # version file, and clrelu.pc for pkg-config. The libraries and headers themselves are
 # installed by host/CMakeLists.txt into the export set used here.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A dense layer as a pipeline builds it: y = relu(x W + b) with CLBlast's SGEMM and clrelu's
  * fused bias + ReLU, on the pipeline's own context and queue, chained by an event with no host
  * wait in between. The output is checked against a CPU reference (the GEMM to a tolerance, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A two-layer MLP trained on a small synthetic regression task, entirely on the device: CLBlast
  * for the GEMMs and the vector updates, clrelu for the bias + ReLU epilogue, its backward (dx
  * and dbias), and the output layer's bias (leaky ReLU with slope 1 is the identity, and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Many tensors for the cost of few launches: every tensor is checked as a single call checks
  * its buffers, then the tensors are grouped in order so that each launch binds at most
  * BATCH_SLOTS distinct buffers per role, and each launch gets a small table (a buffer made

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bias epilogue of a dense layer (y = f(x + bias), and dx, dbias), on cl_mem matrices and,
  * on the CPU path, on host arrays. Both sum dbias in the same fixed order as
  * kernels/bias.cl: blocks of BIAS_BLOCK rows in row order, then the blocks in order. */

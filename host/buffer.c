@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device buffers clrelu owns: the pool behind host-array round trips, so that a call does not
  * create and release buffers each time. Buffers grow to the largest chunk asked for and are
  * released with the context. */

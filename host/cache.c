@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The persistent program-binary cache: a program built once from source is stored as the
  * device's binary in CLRELU_CACHE_DIR, so that later processes skip the compiler. An entry is
  * only ever a shortcut: anything wrong with it (missing, truncated, corrupt, written for

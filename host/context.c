@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Device discovery and choice (the device spec, CLRELU_DEVICE), contexts clrelu creates or
  * wraps, and the per-device launch tuning. */
 #include <stdint.h>

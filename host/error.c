@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Status codes, their names and texts (from the one X-macro list in clrelu.h), OpenCL error
  * names, and the per-thread and per-context messages that say which argument was wrong. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host-array entry points: the CPU SIMD path, or a round trip through the context's device
  * (write, run, read) using the context's pooled buffers, in chunks when the arrays are larger
  * than one pooled buffer may be. */

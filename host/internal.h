@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal declarations shared by the rooms of the host library (context, program, buffer,
  * ops, host_api, error). Nothing here is exported. */
 #ifndef CLRELU_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The cl_mem entry points: check every argument before anything reaches the device, pick the
  * kernel variant, enqueue on the context's queue with the caller's events. */
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Kernel programs: the embedded sources, built once per (context, options) on first use and
  * kept, with their kernels, until the context is released. */
 #include <stdio.h>

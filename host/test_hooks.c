@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hooks that tests compile into themselves (not part of the library): they reach into a
  * context that the shared library created, through the same struct definition. */
 #include "internal.h"

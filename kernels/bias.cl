@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bias epilogue of a dense layer, on rows x cols matrices with row pitches: y = f(x + bias)
  * and its backward, dx and the partial column sums that give dbias. Built in the same program
  * as relu.cl (the host appends this text), so the same -D macros and vector functions apply;

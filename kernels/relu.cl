@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ReLU family on cl_mem buffers: forward, forward writing the bitmask, backward (from x or
  * y), backward from the bitmask. The per-element semantics come from relu_math.h, which the
  * host prepends to this text.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ReLU family per element: storage conversions and the semantics table, written once in
  * the common subset of C11 and OpenCL C 1.2 so that the OpenCL kernels (this text is
  * prepended to relu.cl) and the CPU path (host/cpu/kernels.inc includes it) give the same bits.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helpers: guards around outputs, bitwise comparison naming the first difference, the list of
  * OpenCL devices present, and the loud skip that CTest shows as skipped. The reference
  * itself and the inputs come from kit/ (shared with clrelu-bench). */

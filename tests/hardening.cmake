@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The hardening tests (issue 7): injected OpenCL faults, many threads, fuzzed arguments replayed,
 # huge sizes. Included from tests/CMakeLists.txt; tools/ci-hardening.sh runs them under
 # AddressSanitizer, UndefinedBehaviorSanitizer, LeakSanitizer and valgrind as well.

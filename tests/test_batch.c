@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The batched calls against one call per tensor and against the reference, bit for bit, on
  * every OpenCL device present: tensors in shared buffers (an arena) and in buffers of their
  * own (more than one launch's worth), sizes around the vector tails, in place, with events;

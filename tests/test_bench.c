@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-bench as a user runs it: the quick JSON run has the documented shape, every device
  * it lists has results, every figure is positive and finite; the CSV header; --list,
  * --compare and plot.sh work; argument errors print the usage and exit 2. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bias epilogue (y = f(x + bias); dx and dbias) against the reference, bit for bit, on the
  * CPU path and on every OpenCL device present: every op and dtype, blending, shapes across the
  * 256-row blocks of the dbias sums, pitches larger than the rows (the padding must stay

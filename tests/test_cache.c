@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The persistent program-binary cache (host/cache.c) on the first OpenCL device: a cold build
  * writes one entry, later contexts and processes load it without rewriting it, a truncated,
  * corrupt, foreign or refused entry is rebuilt and the output stays right, an unwritable or

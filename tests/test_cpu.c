@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CPU SIMD path against the host reference, bit for bit, for every op, dtype, backward
  * mode and blending setting, on 1, 2 and 3 threads. CTest runs this once per ISA
  * (CLRELU_CPU_ISA=scalar|sse2|avx2|avx512, or scalar|neon on AArch64); an ISA this CPU lacks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every OpenCL device present against the host reference, bit for bit: every op, dtype,
  * backward mode and blending setting on cl_mem buffers with offsets, in place, with events,
  * and the host-array round trip. One cmocka group per device; no device at all exits as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Bad input gets its status and a message naming the argument and its value; nothing reaches
  * the device, nothing is written, nothing leaks (reference counts of the caller's objects are
  * unchanged). Device cases run on the first OpenCL device and skip loudly without one. */

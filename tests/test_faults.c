@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Injected OpenCL faults (tests/clfault): over a realistic sequence (create a context, build
  * and run every op of the kit on cl_mem buffers, the host-array round trip through the device,
  * wrap the context's own cl_context and queue, release), the k-th OpenCL call clrelu makes

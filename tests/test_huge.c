@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Huge sizes: sizes and offsets are size_t end to end, with nothing that wraps at 2^31 or 2^32.
  * One mode per CTest entry (argv[1]):
  *   cpu                the CPU path on a real array of more than 2^31 elements, every kit op

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Many threads: 8 threads x 1000 random operations (every op and dtype of the kit that the
  * context runs, random sizes, offsets, in place or not, on cl_mem buffers and on host arrays,
  * bad calls in between), every result checked bit for bit against the kit's reference. On one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs clrelu-bench RUNS times with the given arguments and prints, per (device, op, dtype, n),
 # the median over the runs of GB/s, copy GB/s and % of copy, with the range of % of copy.
 # Shared, noisy machines need this: one run's figure can be off by tens of percent.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's first Quickstart command: installs what clrelu needs from Debian's packages,
 # builds it into build/, and runs clrelu-bench on every device present.
 #   CLRELU_SKIP_BENCH=1          build only (CI runs the tests instead)

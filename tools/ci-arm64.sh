@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The AArch64 CPU path in CI: cross-compiles the library and test_cpu with Debian's
 # gcc-aarch64-linux-gnu against the arm64 multiarch packages, and runs test_cpu under
 # qemu-user (qemu-aarch64 -L /usr/aarch64-linux-gnu, see the toolchain file) for the scalar

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The hardening half of CI (issue 7), after .ci/run's main build and tests. Each step builds into
 # its own directory (build-san, build-tsan, build-valgrind) and fails the run on any finding:
 #   1. clang with AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer: the library and

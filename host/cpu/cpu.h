@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CPU SIMD path: one table of kernels per instruction set, chosen once per context. */
 #ifndef CLRELU_CPU_H
 #define CLRELU_CPU_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Picks the CPU path's instruction set: features are detected once (cpuid and, for the AVX
  * families, xgetbv, since the OS must save the wider registers too); a context asks for the
  * best one, or for the one CLRELU_CPU_ISA forces. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AVX2: hand-written f32 relu (8 floats per register, integer compares on the bits), and the
  * family's template compiled for AVX2, with F16C for f16. */
 #include <immintrin.h>

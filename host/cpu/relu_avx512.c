@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AVX-512F: hand-written f32 relu (16 floats per register, mask registers for the decision
  * and the tail: a masked load never touches memory past n), and the family's template
  * compiled for AVX-512. */

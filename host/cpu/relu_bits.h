@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ReLU decision on an f32's bits, shared by every ISA's scalar tail and the scalar
  * kernels. Integer tests only: a device or CPU that flushes subnormals to zero in float
  * compares cannot change the answer, and NaN payloads pass through untouched. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AArch64 Advanced SIMD (NEON): hand-written f32 relu (4 floats per register, integer compares
  * on the bits), f16 <-> f32 with the hardware conversions, and the family's template compiled
  * for AArch64, where the compiler vectorises it with NEON (every AArch64 CPU has it). */

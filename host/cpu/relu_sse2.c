@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SSE2 (every x86-64 CPU): hand-written f32 relu (4 floats per register, integer compares on
  * the bits), and the family's template compiled for SSE2. */
 #include <emmintrin.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CPU path's worker threads: one pool per process, started on first use and kept, so a
  * call never pays for creating a thread.
  *

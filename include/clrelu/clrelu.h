@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu: the ReLU family of activations on any OpenCL device, with a CPU SIMD path for host
  * arrays and machines without a device. This header is the whole public API (C11). */
 #ifndef CLRELU_CLRELU_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clfault: see clfault.h. Every wrapper comes from one of a few shapes (a query or other call
  * that returns cl_int, a create that returns an object through errcode_ret, an enqueue that
  * may return an event, a retain or release), listed once below. */

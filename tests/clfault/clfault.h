@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clfault: a test-only OpenCL interposer. Linked into a test ahead of libOpenCL, it defines the
  * cl* entry points, forwards each to the real one (dlsym(RTLD_NEXT)), and can make the k-th
  * call fail with a realistic error instead; it also counts the OpenCL objects created,

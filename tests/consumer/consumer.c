@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A program outside clrelu's tree, built against the installed package (CMake's
  * find_package or pkg-config): relu on the CPU path and on the first OpenCL device, each
  * output compared bit for bit with the semantics table. Prints "consumer: ok" and exits 0. */

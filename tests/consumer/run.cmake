@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Run as `cmake -P` (tests/CMakeLists.txt does): installs the clrelu build in CLRELU_BUILD_DIR
 # into a fresh prefix under WORK_DIR, then builds tests/consumer against that prefix alone and
 # runs it, shared and static, the MODE way:

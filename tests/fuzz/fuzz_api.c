@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A libFuzzer harness for the public API: each input is a short program of calls with random
  * descriptors (any op, dtype, slope, ceiling, alpha, beta, gradient source, valid or not),
  * sizes, offsets, buffers (of random sizes and flags, sub-buffers, NULL, of another

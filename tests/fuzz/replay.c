@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs the fuzz harness (fuzz_api.c) over files and directories of inputs, once each: the
  * kept corpus and every regression input, in every build (no libFuzzer needed). An input
  * that breaks an invariant aborts, and CTest reports which file was running. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The op descriptors shared by tests and clrelu-bench, and the host reference: see kit.h. */
 #include "kit.h"
 

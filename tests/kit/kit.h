@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The op descriptors that the tests and clrelu-bench share: each op's name, the arrays it
  * reads and writes, how to run it on cl_mem buffers and on host arrays, and its host
  * reference. A new op is one entry in kit.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Files for the tests and clrelu-bench that make temporary cache directories: see kit.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "kit.h"
