@@ -375,7 +375,7 @@ int bench_cpu(const bench_opts *o, bench_run *run, int cpu_index, int onednn_ind
         return -1;
     }
     clrelu_context_info info;
-    clrelu_context_get_info(ctx, &info);
+    clrelu_context_get_info(ctx, &info, sizeof info);
     /* The CPU path's threads (CLRELU_NUM_THREADS, default every usable core); oneDNN gets as
      * many. */
     const int threads = (int)info.compute_units;

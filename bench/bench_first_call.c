@@ -34,7 +34,7 @@ int bench_first_call_probe(const char *spec) {
         return 1;
     }
     clrelu_context_info info;
-    clrelu_context_get_info(ctx, &info);
+    clrelu_context_get_info(ctx, &info, sizeof info);
     cl_int err = CL_INVALID_CONTEXT;
     cl_mem buf = info.context
                      ? clCreateBuffer(info.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,

@@ -278,7 +278,7 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
         fprintf(stderr, "clrelu-bench: device %s: %s\n", spec, clrelu_last_error());
         return -1;
     }
-    clrelu_context_get_info(probe, &d->info);
+    clrelu_context_get_info(probe, &d->info, sizeof d->info);
     if (d->info.kind == CLRELU_DEVICE_KIND_SIMD) {
         clrelu_context_release(probe);
         return 1; /* the spec names the CPU path */
@@ -300,7 +300,7 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
     }
     char id[16];
     memcpy(id, d->info.id, sizeof id);
-    clrelu_context_get_info(d->ctx, &d->info);
+    clrelu_context_get_info(d->ctx, &d->info, sizeof d->info);
     memcpy(d->info.id, id, sizeof id);
 
     const char *src = bench_kernels;

@@ -263,7 +263,7 @@ static int list_devices(void) {
             if (clrelu_context_create(&ctx, "cpu") != CLRELU_OK)
                 continue;
             clrelu_context_info info;
-            clrelu_context_get_info(ctx, &info);
+            clrelu_context_get_info(ctx, &info, sizeof info);
             bench_device bd;
             memset(&bd, 0, sizeof bd);
             bench_onednn_describe((int)info.compute_units, info.device, &bd);
@@ -278,7 +278,7 @@ static int list_devices(void) {
             continue;
         }
         clrelu_context_info info;
-        clrelu_context_get_info(ctx, &info);
+        clrelu_context_get_info(ctx, &info, sizeof info);
         static const char *kinds[] = {"simd", "gpu", "cpu", "accelerator"};
         char driver[64];
         if (info.kind == CLRELU_DEVICE_KIND_SIMD)
@@ -439,7 +439,7 @@ int main(int argc, char **argv) {
             if (clrelu_context_create(&ctx, o.specs[i]) != CLRELU_OK)
                 die_usage("--device %s: %s", o.specs[i], clrelu_last_error());
             clrelu_context_info info;
-            clrelu_context_get_info(ctx, &info);
+            clrelu_context_get_info(ctx, &info, sizeof info);
             clrelu_context_release(ctx);
             int dup = 0;
             for (int j = 0; j < n_specs; ++j)

@@ -24,13 +24,13 @@ static cl_device_id pick_device(const char *spec) {
     clrelu_context *probe = NULL;
     clrelu_context_info info;
     if (clrelu_context_create(&probe, spec) == CLRELU_OK) {
-        clrelu_context_get_info(probe, &info);
+        clrelu_context_get_info(probe, &info, sizeof info);
         clrelu_context_release(probe);
         if (info.device_id)
             return info.device_id;
     }
     if (!spec && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
-        clrelu_context_get_info(probe, &info);
+        clrelu_context_get_info(probe, &info, sizeof info);
         clrelu_context_release(probe);
         return info.device_id;
     }

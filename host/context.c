@@ -545,13 +545,21 @@ void clrelu_context_release(clrelu_context *ctx) {
     free(ctx);
 }
 
-clrelu_status clrelu_context_get_info(const clrelu_context *ctx, clrelu_context_info *info) {
+clrelu_status clrelu_context_get_info(const clrelu_context *ctx, clrelu_context_info *info,
+                                      size_t info_size) {
     if (!ctx)
         return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
                             "clrelu_context_get_info: ctx is NULL");
     if (!info)
         return clrelu__fail((clrelu_context *)ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "clrelu_context_get_info: info is NULL");
+    /* This is the first version of the struct: a caller's struct is this one or, from a later
+     * header, a larger one whose first sizeof bytes are this one's fields. */
+    if (info_size < sizeof(clrelu_context_info))
+        return clrelu__fail((clrelu_context *)ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_context_get_info: info_size = %zu is smaller than a "
+                            "clrelu_context_info (%zu bytes)",
+                            info_size, sizeof(clrelu_context_info));
     *info = ctx->info;
     return CLRELU_OK;
 }

@@ -22,6 +22,32 @@ size_t clrelu_dtype_size(clrelu_dtype dtype) {
     return 0;
 }
 
+size_t clrelu_mask_words(size_t n) {
+    return n / 32 + (n % 32 != 0);
+}
+
+clrelu_status clrelu_desc_init(clrelu_desc *desc, size_t desc_size, clrelu_op op,
+                               clrelu_dtype dtype) {
+    if (!desc)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "clrelu_desc_init: desc is NULL");
+    if (desc_size != sizeof(clrelu_desc))
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "clrelu_desc_init: desc_size = %zu is not the size of a clrelu_desc "
+                            "this library (%s) knows (%zu)",
+                            desc_size, clrelu_version(), sizeof(clrelu_desc));
+    /* op and dtype are checked where they are used, by the call that gets the descriptor (its
+     * message names the call), as for any other field. */
+    desc->struct_size = desc_size;
+    desc->op = op;
+    desc->dtype = dtype;
+    desc->negative_slope = 0.01f;
+    desc->ceiling = 6.0f;
+    desc->alpha = 1.0f;
+    desc->beta = 0.0f;
+    desc->grad_from = CLRELU_GRAD_FROM_X;
+    return CLRELU_OK;
+}
+
 /* Clipped's ceiling in every domain a kernel may decide in (relu_math.h): f32 and f64 bits of
  * c, and for f16/bf16 the stored bits: c rounded (what forward writes), and the pass threshold:
  * the smallest stored value >= c when testing x, the rounded ceiling when testing y (a y equal
@@ -51,6 +77,12 @@ clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clre
                                  int pass, clrelu__op *out) {
     if (!desc)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: desc is NULL", fn);
+    if (desc->struct_size != sizeof(clrelu_desc))
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: desc->struct_size = %zu, not the %zu bytes of a clrelu_desc (a "
+                            "zeroed or hand-made descriptor?); start from clrelu_desc_make() or "
+                            "clrelu_desc_init()",
+                            fn, desc->struct_size, sizeof(clrelu_desc));
     if (clrelu_dtype_size(desc->dtype) == 0)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: desc->dtype = %d is not a clrelu_dtype", fn, (int)desc->dtype);

@@ -244,7 +244,7 @@ void run_device_case(clrelu_context *ctx, const kit_op *op, const clrelu_desc *d
     char what[200];
     describe(what, sizeof what, op, d, n);
     clrelu_context_info info;
-    assert_int_equal(clrelu_context_get_info(ctx, &info), CLRELU_OK);
+    assert_int_equal(clrelu_context_get_info(ctx, &info, sizeof info), CLRELU_OK);
     case_data c;
     case_prepare(&c, op, d, n, sharing, seed);
     size_t es = c.es, data = n * es;

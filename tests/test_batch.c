@@ -25,7 +25,7 @@ static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     if (!f || clrelu_context_create(&f->ctx, current_spec) != CLRELU_OK)
         return -1;
-    clrelu_context_get_info(f->ctx, &f->info);
+    clrelu_context_get_info(f->ctx, &f->info, sizeof f->info);
     *state = f;
     return 0;
 }

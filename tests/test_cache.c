@@ -65,7 +65,7 @@ static clrelu_status forward_once(uint32_t seed, float *x, float *y) {
     if (st != CLRELU_OK)
         return st;
     clrelu_context_info info;
-    clrelu_context_get_info(ctx, &info);
+    clrelu_context_get_info(ctx, &info, sizeof info);
     kit_fill(CLRELU_DTYPE_F32, x, N, seed);
     cl_int err;
     cl_mem buf =

@@ -43,7 +43,7 @@ static int teardown(void **state) {
 static void test_cpu__runs_the_forced_isa(void **state) {
     fixture *f = *state;
     clrelu_context_info info;
-    assert_int_equal(clrelu_context_get_info(f->ctx, &info), CLRELU_OK);
+    assert_int_equal(clrelu_context_get_info(f->ctx, &info, sizeof info), CLRELU_OK);
     const char *forced = getenv("CLRELU_CPU_ISA");
     if (forced && *forced)
         assert_string_equal(info.cpu_isa, forced);
@@ -140,7 +140,7 @@ static clrelu_context *context_with_threads(unsigned threads) {
     unsetenv("CLRELU_NUM_THREADS");
     assert_int_equal(st, CLRELU_OK);
     clrelu_context_info info;
-    assert_int_equal(clrelu_context_get_info(ctx, &info), CLRELU_OK);
+    assert_int_equal(clrelu_context_get_info(ctx, &info, sizeof info), CLRELU_OK);
     assert_int_equal(info.compute_units, threads);
     return ctx;
 }

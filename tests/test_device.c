@@ -33,7 +33,7 @@ static int setup(void **state) {
         fprintf(stderr, "context on %s: %s\n", current_spec, clrelu_last_error());
         return -1;
     }
-    clrelu_context_get_info(f->ctx, &f->info);
+    clrelu_context_get_info(f->ctx, &f->info, sizeof f->info);
     f->desc = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
     f->cap = test_sizes[test_sizes_count - 1] + 64 + GUARD;
     f->a = malloc(f->cap * 4);
@@ -244,7 +244,7 @@ static void test_wrap__runs_on_the_callers_queue_and_releases_its_references(voi
     assert_int_equal(refs, refs_before + 1); /* retained while wrapped */
     assert_int_equal(qrefs, qrefs_before + 1);
     clrelu_context_info info;
-    assert_int_equal(clrelu_context_get_info(w, &info), CLRELU_OK);
+    assert_int_equal(clrelu_context_get_info(w, &info, sizeof info), CLRELU_OK);
     assert_ptr_equal(info.context, c);
     assert_ptr_equal(info.queue, q);
     assert_string_equal(info.id, current_spec);

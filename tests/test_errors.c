@@ -26,7 +26,7 @@ static int setup(void **state) {
     if (list_devices(devs, 4) > 0) {
         if (clrelu_context_create(&f->dev, devs[0].spec) != CLRELU_OK)
             return -1;
-        clrelu_context_get_info(f->dev, &f->info);
+        clrelu_context_get_info(f->dev, &f->info, sizeof f->info);
     }
     f->desc = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
     *state = f;
@@ -122,7 +122,7 @@ static void test_context_create__gpu_spec_finds_a_gpu_or_says_none(void **state)
     clrelu_status st = clrelu_context_create(&c, "gpu");
     if (st == CLRELU_OK) {
         clrelu_context_info info;
-        clrelu_context_get_info(c, &info);
+        clrelu_context_get_info(c, &info, sizeof info);
         assert_int_equal(info.kind, CLRELU_DEVICE_KIND_GPU);
         clrelu_context_release(c);
     } else {
@@ -137,7 +137,7 @@ static void test_context_create__environment_chooses_the_device(void **state) {
     setenv("CLRELU_DEVICE", "cpu", 1);
     assert_int_equal(clrelu_context_create(&c, NULL), CLRELU_OK);
     clrelu_context_info info;
-    clrelu_context_get_info(c, &info);
+    clrelu_context_get_info(c, &info, sizeof info);
     assert_int_equal(info.kind, CLRELU_DEVICE_KIND_SIMD);
     clrelu_context_release(c);
 
@@ -151,7 +151,7 @@ static void test_context_create__environment_chooses_the_device(void **state) {
 
     /* Default: the first GPU, else the CPU path. */
     assert_int_equal(clrelu_context_create(&c, NULL), CLRELU_OK);
-    clrelu_context_get_info(c, &info);
+    clrelu_context_get_info(c, &info, sizeof info);
     clrelu_context *g = NULL;
     if (clrelu_context_create(&g, "gpu") == CLRELU_OK) {
         assert_int_equal(info.kind, CLRELU_DEVICE_KIND_GPU);
@@ -190,7 +190,7 @@ static void test_cpu_isa__unknown_or_missing_isa_is_a_clear_error(void **state) 
     unsetenv("CLRELU_CPU_ISA");
     assert_int_equal(clrelu_context_create(&c, "cpu"), CLRELU_OK);
     clrelu_context_info info;
-    clrelu_context_get_info(c, &info);
+    clrelu_context_get_info(c, &info, sizeof info);
     assert_string_not_equal(info.cpu_isa, "avx512");
     clrelu_context_release(c);
 }
@@ -212,7 +212,7 @@ static void test_num_threads__bad_count_is_a_clear_error(void **state) {
     assert_int_equal(clrelu_context_create(&c, "cpu"), CLRELU_OK);
     unsetenv("CLRELU_NUM_THREADS");
     clrelu_context_info info;
-    clrelu_context_get_info(c, &info);
+    clrelu_context_get_info(c, &info, sizeof info);
     assert_int_equal(info.compute_units, 3);
     clrelu_context_release(c);
 }
@@ -532,8 +532,55 @@ static void test_desc__zeroed_descriptor_is_refused(void **state) {
     clrelu_desc zero;
     memset(&zero, 0, sizeof zero);
     assert_int_equal(clrelu_forward_host(f->cpu, &zero, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
-    assert_message_has(f->cpu, "desc->alpha = 0 and desc->beta = 0 would write zeros");
+    assert_message_has(f->cpu, "desc->struct_size = 0");
     assert_message_has(f->cpu, "clrelu_desc_make");
+    /* A real descriptor whose blend writes nothing but zeros is refused too. */
+    clrelu_desc nothing = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    nothing.alpha = 0.0f;
+    assert_int_equal(clrelu_forward_host(f->cpu, &nothing, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc->alpha = 0 and desc->beta = 0 would write zeros");
+}
+
+/* The exported functions an FFI calls instead of the header's inline ones, and the sizes that
+ * keep caller-allocated structs extensible. */
+static void test_abi__desc_init_mask_words_and_info_size(void **state) {
+    fixture *f = *state;
+    clrelu_desc d, made = clrelu_desc_make(CLRELU_OP_CLIPPED_RELU, CLRELU_DTYPE_BF16);
+    memset(&d, 0x5a, sizeof d);
+    assert_int_equal(clrelu_desc_init(&d, sizeof d, CLRELU_OP_CLIPPED_RELU, CLRELU_DTYPE_BF16),
+                     CLRELU_OK);
+    assert_memory_equal(&d, &made, offsetof(clrelu_desc, grad_from) + sizeof d.grad_from);
+    assert_int_equal(d.struct_size, sizeof(clrelu_desc));
+    assert_true(d.negative_slope == 0.01f && d.ceiling == 6.0f && d.alpha == 1.0f &&
+                d.beta == 0.0f && d.grad_from == CLRELU_GRAD_FROM_X);
+
+    clrelu_desc before = d;
+    assert_int_equal(clrelu_desc_init(&d, sizeof d - 4, CLRELU_OP_RELU, CLRELU_DTYPE_F32),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clrelu_last_error(), "desc_size ="));
+    assert_memory_equal(&d, &before, sizeof d);
+    assert_int_equal(clrelu_desc_init(NULL, sizeof d, CLRELU_OP_RELU, CLRELU_DTYPE_F32),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clrelu_last_error(), "desc is NULL"));
+
+    /* A descriptor whose struct_size is not the library's is refused, naming the field. */
+    float x[4] = {1, -1, 2, -2}, y[4];
+    d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    d.struct_size = sizeof d + 8;
+    assert_int_equal(clrelu_forward_host(f->cpu, &d, 4, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "desc->struct_size =");
+
+    const size_t words[][2] = {{0, 0},  {1, 1},  {31, 1},
+                               {32, 1}, {33, 2}, {SIZE_MAX, SIZE_MAX / 32 + 1}};
+    for (size_t i = 0; i < ARRAY_LEN(words); ++i)
+        assert_int_equal(clrelu_mask_words(words[i][0]), words[i][1]);
+
+    clrelu_context_info info;
+    assert_int_equal(clrelu_context_get_info(f->cpu, &info, sizeof info - 1),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(f->cpu, "info_size =");
+    assert_int_equal(clrelu_context_get_info(f->cpu, &info, sizeof info), CLRELU_OK);
+    assert_string_equal(info.id, "cpu");
 }
 
 static void test_desc__bad_slope_ceiling_blend_and_source_are_named(void **state) {
@@ -657,6 +704,7 @@ int main(void) {
         cmocka_unit_test(test_ops__partial_overlap_and_read_only_output),
         cmocka_unit_test(test_ops__wait_list_must_match_its_count),
         cmocka_unit_test(test_desc__zeroed_descriptor_is_refused),
+        cmocka_unit_test(test_abi__desc_init_mask_words_and_info_size),
         cmocka_unit_test(test_desc__bad_slope_ceiling_blend_and_source_are_named),
         cmocka_unit_test(test_desc__leaky_from_y_needs_a_positive_slope),
         cmocka_unit_test(test_mask__offset_must_start_a_word_and_fit),

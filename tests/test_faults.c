@@ -58,7 +58,7 @@ static size_t bytes(const walk *w) {
 static cl_mem make_buffer(walk *w, const void *init) {
     cl_int err;
     clrelu_context_info info;
-    clrelu_context_get_info(w->ctx, &info);
+    clrelu_context_get_info(w->ctx, &info, sizeof info);
     cl_mem m = clCreateBuffer(info.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes(w),
                               (void *)init, &err);
     assert_int_equal(err, CL_SUCCESS);
@@ -67,7 +67,7 @@ static cl_mem make_buffer(walk *w, const void *init) {
 
 static void read_buffer(walk *w, cl_mem m, void *out) {
     clrelu_context_info info;
-    clrelu_context_get_info(w->ctx, &info);
+    clrelu_context_get_info(w->ctx, &info, sizeof info);
     assert_int_equal(clEnqueueReadBuffer(info.queue, m, CL_TRUE, 0, bytes(w), out, 0, NULL, NULL),
                      CL_SUCCESS);
 }
@@ -105,7 +105,7 @@ static clrelu_status step_create(walk *w, const kit_op *op) {
     }
     /* A context that says it was created must describe its device truthfully. */
     clrelu_context_info info;
-    assert_int_equal(clrelu_context_get_info(w->ctx, &info), CLRELU_OK);
+    assert_int_equal(clrelu_context_get_info(w->ctx, &info, sizeof info), CLRELU_OK);
     const clrelu_context_info *c = &w->clean_info;
     if (info.kind != c->kind || strcmp(info.id, c->id) != 0 ||
         strcmp(info.platform, c->platform) != 0 || strcmp(info.device, c->device) != 0 ||
@@ -172,7 +172,7 @@ static clrelu_status step_host_op(walk *w, const kit_op *op) {
  * and released. */
 static clrelu_status step_wrap(walk *w, const kit_op *op) {
     clrelu_context_info info;
-    clrelu_context_get_info(w->ctx, &info);
+    clrelu_context_get_info(w->ctx, &info, sizeof info);
     clrelu_desc desc = clrelu_desc_make(op->op, w->dtype->dtype);
     fill_inputs(w, op, &desc);
     cl_mem in[KIT_MAX_IN] = {NULL};
@@ -353,7 +353,7 @@ static int setup(void **state) {
     clrelu_context *c = NULL;
     if (clrelu_context_create(&c, spec) != CLRELU_OK)
         return -1;
-    clrelu_context_get_info(c, &w->clean_info);
+    clrelu_context_get_info(c, &w->clean_info, sizeof w->clean_info);
     clrelu_context_release(c);
     build_sequence();
     *state = w;

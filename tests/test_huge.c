@@ -294,7 +294,7 @@ static int device_setup(void **state) {
     static dev d;
     if (clrelu_context_create(&d.ctx, device_spec) != CLRELU_OK)
         return -1;
-    clrelu_context_get_info(d.ctx, &d.info);
+    clrelu_context_get_info(d.ctx, &d.info, sizeof d.info);
     d.bytes = PAST_BYTES + EXTRA;
     if (d.info.max_alloc < d.bytes)
         d.bytes = (size_t)d.info.max_alloc;
@@ -361,7 +361,7 @@ int main(int argc, char **argv) {
     if (clrelu_context_create(&probe, device_spec) != CLRELU_OK)
         return 1;
     clrelu_context_info info;
-    clrelu_context_get_info(probe, &info);
+    clrelu_context_get_info(probe, &info, sizeof info);
     clrelu_context_release(probe);
     size_t want = PAST_BYTES + EXTRA;
     size_t bytes = info.max_alloc < want ? (size_t)info.max_alloc : want;

@@ -205,7 +205,7 @@ static int scratch_open(worker *w, scratch *s) {
     if (!w->cfg->on_device)
         return 0;
     clrelu_context_info info;
-    clrelu_context_get_info(w->ctx, &info);
+    clrelu_context_get_info(w->ctx, &info, sizeof info);
     s->queue = info.queue;
     cl_int err = CL_SUCCESS;
     for (int i = 0; i < KIT_MAX_IN && err == CL_SUCCESS; ++i)

@@ -153,9 +153,11 @@ typedef struct clrelu_context_info {
     cl_command_queue queue;     /* not retained for the caller; NULL on the CPU path */
 } clrelu_context_info;
 
-/* Fills *info with what ctx runs on. */
+/* Fills *info with what ctx runs on. info_size is sizeof(clrelu_context_info) as the caller
+ * was compiled (later versions append fields and fill only those the caller's size holds); a
+ * size smaller than this first version's struct is CLRELU_ERROR_INVALID_ARGUMENT. */
 CLRELU_API clrelu_status clrelu_context_get_info(const clrelu_context *ctx,
-                                                 clrelu_context_info *info);
+                                                 clrelu_context_info *info, size_t info_size);
 
 /* Where the host-array calls (clrelu_forward_host, clrelu_backward_host) run. */
 typedef enum clrelu_host_path {
@@ -222,9 +224,11 @@ typedef enum clrelu_grad_source {
     CLRELU_GRAD_FROM_MASK = 2,
 } clrelu_grad_source;
 
-/* Describes an op. Start from clrelu_desc_make() and change what you need: a zeroed struct
- * has alpha = beta = 0, which clrelu refuses (it would write zeros). */
+/* Describes an op. Start from clrelu_desc_make() (or clrelu_desc_init()) and change what you
+ * need. struct_size is what keeps the struct extensible: later versions append fields, and a
+ * descriptor says by its size which ones it has. A zeroed struct (struct_size 0) is refused. */
 typedef struct clrelu_desc {
+    size_t struct_size; /* sizeof(clrelu_desc) as the caller was compiled: set by _make/_init */
     clrelu_op op;
     clrelu_dtype dtype;
     float negative_slope; /* LEAKY: f(x) = negative_slope * x for x <= 0 (default 0.01) */
@@ -239,26 +243,29 @@ typedef struct clrelu_desc {
     clrelu_grad_source grad_from; /* backward: default CLRELU_GRAD_FROM_X */
 } clrelu_desc;
 
-/* A descriptor for op on dtype with every other field at its default. */
+/* Fills the desc_size bytes at desc with a descriptor for op on dtype, every other field at
+ * its default, and desc->struct_size = desc_size. desc_size must be the size of a descriptor
+ * this library knows (sizeof(clrelu_desc) of this header); anything else, or a NULL desc, is
+ * CLRELU_ERROR_INVALID_ARGUMENT and leaves *desc as it was (op and dtype are checked by the
+ * calls that use the descriptor). This is the call for foreign-function interfaces (ctypes,
+ * cffi); C code can use clrelu_desc_make. */
+CLRELU_API clrelu_status clrelu_desc_init(clrelu_desc *desc, size_t desc_size, clrelu_op op,
+                                          clrelu_dtype dtype);
+
+/* A descriptor for op on dtype with every other field at its default (clrelu_desc_init with
+ * this header's size). */
 static inline clrelu_desc clrelu_desc_make(clrelu_op op, clrelu_dtype dtype) {
     clrelu_desc d;
-    d.op = op;
-    d.dtype = dtype;
-    d.negative_slope = 0.01f;
-    d.ceiling = 6.0f;
-    d.alpha = 1.0f;
-    d.beta = 0.0f;
-    d.grad_from = CLRELU_GRAD_FROM_X;
+    d.struct_size = 0;
+    clrelu_desc_init(&d, sizeof d, op, dtype);
     return d;
 }
 
 /* Bytes of one element of dtype (0 for an unknown dtype). */
 CLRELU_API size_t clrelu_dtype_size(clrelu_dtype dtype);
 
-/* 32-bit words of a mask for n elements: (n + 31) / 32. */
-static inline size_t clrelu_mask_words(size_t n) {
-    return n / 32 + (n % 32 != 0);
-}
+/* 32-bit words of a mask for n elements: (n + 31) / 32, without overflow. */
+CLRELU_API size_t clrelu_mask_words(size_t n);
 
 /* Enqueues the forward op: y[y_off + i] = f(x[x_off + i]) for i < n, on ctx's queue.
  * Offsets and n count elements of desc->dtype. x and y may be the same buffer at the same

@@ -37,7 +37,7 @@ static int on_device(void) {
         return 1;
     }
     clrelu_context_info info;
-    clrelu_context_get_info(ctx, &info);
+    clrelu_context_get_info(ctx, &info, sizeof info);
     float x[N], y[N];
     memcpy(x, x_bits, sizeof x);
     /* OpenCL called directly: the package must give the consumer OpenCL too. */

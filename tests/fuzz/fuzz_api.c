@@ -145,7 +145,7 @@ static void world_open(void) {
                 clrelu_last_error());
         return;
     }
-    clrelu_context_get_info(dev_ctx, &dev_info);
+    clrelu_context_get_info(dev_ctx, &dev_info, sizeof dev_info);
     cl_int err;
     other_cl = clCreateContext(NULL, 1, &dev_info.device_id, NULL, NULL, &err);
     CHECK(err == CL_SUCCESS, "clCreateContext: %d", (int)err);
@@ -561,7 +561,7 @@ static void call_misc(reader *r) {
     case 3: {
         clrelu_context_info info;
         clrelu_context *ctx = u8(r) % 2 ? cpu_ctx : dev_ctx;
-        clrelu_status st = clrelu_context_get_info(ctx, u8(r) % 8 ? &info : NULL);
+        clrelu_status st = clrelu_context_get_info(ctx, u8(r) % 8 ? &info : NULL, sizeof info);
         if (st != CLRELU_OK)
             check_failure(ctx, st, "clrelu_context_get_info");
         break;
