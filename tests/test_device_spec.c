@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What a device spec means (host/device_spec.c): a table of machines this one is not (their
- * platforms' strings as their drivers report them), then this machine's own platforms at once:
- * "pocl" and "intel" each select their platform, "amd" never selects PoCL, and clrelu-bench
- * measures two specs as two devices. */
+/* What a device spec means (host/device_spec.c): a table of machines, this one and others
+ * (their platforms' and devices' strings as those drivers report them), then this machine's own
+ * platforms at once: "pocl" and "intel" each select their platform, no other vendor's name
+ * selects PoCL, and clrelu-bench measures two specs as two devices. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
