@@ -34,6 +34,7 @@ pocl_icd=${CLRELU_POCL_ICD:-/etc/OpenCL/vendors/pocl.icd}
 pocl_only=$(mktemp -d)
 trap 'rm -rf "$pocl_only"' EXIT
 cp "$pocl_icd" "$pocl_only"/
+chmod 755 "$pocl_only" # test_cache's children run as nobody
 export OCL_ICD_VENDORS=$pocl_only
 
 configure_san() {
