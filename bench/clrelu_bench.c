@@ -419,6 +419,7 @@ int main(int argc, char **argv) {
 
     /* Resolve the devices first: an unknown one is a usage error, before any measuring. */
     char specs[BENCH_MAX_SPECS * 4][16];
+    const char *given[BENCH_MAX_SPECS * 4] = {NULL}; /* the --device that named each */
     int n_specs = 0;
     if (o.n_specs == 0) {
         n_specs = all_specs(specs, BENCH_MAX_SPECS * 4);
@@ -432,8 +433,10 @@ int main(int argc, char **argv) {
                 int dup = 0;
                 for (int j = 0; j < n_specs; ++j)
                     dup = dup || strcmp(specs[j], "onednn") == 0;
-                if (!dup)
+                if (!dup) {
+                    given[n_specs] = o.specs[i];
                     snprintf(specs[n_specs++], 16, "onednn");
+                }
                 continue;
             }
             if (clrelu_context_create(&ctx, o.specs[i]) != CLRELU_OK)
@@ -441,11 +444,23 @@ int main(int argc, char **argv) {
             clrelu_context_info info;
             clrelu_context_get_info(ctx, &info, sizeof info);
             clrelu_context_release(ctx);
-            int dup = 0;
-            for (int j = 0; j < n_specs; ++j)
-                dup = dup || strcmp(specs[j], info.id) == 0;
-            if (!dup)
+            /* Two specs for one device measure it once, and say so (a spec that means
+             * another device than the user thought must not pass unnoticed). */
+            int dup = -1;
+            for (int j = 0; j < n_specs && dup < 0; ++j)
+                if (strcmp(specs[j], info.id) == 0)
+                    dup = j;
+            if (dup < 0) {
+                given[n_specs] = o.specs[i];
                 snprintf(specs[n_specs++], 16, "%s", info.id);
+            } else {
+                fprintf(stderr,
+                        "clrelu-bench: --device %s is %s '%s' on '%s', as --device %s is: "
+                        "measured once\n",
+                        o.specs[i], info.id, info.device,
+                        info.kind == CLRELU_DEVICE_KIND_SIMD ? "the CPU path" : info.platform,
+                        given[dup]);
+            }
         }
     }
 

@@ -29,7 +29,9 @@ static cl_device_id pick_device(const char *spec) {
         if (info.device_id)
             return info.device_id;
     }
-    if (!spec && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
+    /* No spec at all: the default may be the CPU path, which has no cl_context. */
+    const char *env = getenv("CLRELU_DEVICE");
+    if (!spec && !(env && *env) && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
         clrelu_context_get_info(probe, &info, sizeof info);
         clrelu_context_release(probe);
         return info.device_id;
@@ -57,6 +59,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dense_layer: setup failed: %s\n", clrelu_last_error());
         return 1;
     }
+    clrelu_context_info where;
+    clrelu_context_get_info(relu_ctx, &where, sizeof where);
+    printf("dense_layer: on %s (%s)\n", where.device, where.platform);
 
     static float x[B * K], w[K * N], b[N], z[B * LDZ], y[B * N];
     unsigned seed = 12345;

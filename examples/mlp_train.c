@@ -28,7 +28,9 @@ static cl_device_id pick_device(const char *spec) {
         if (info.device_id)
             return info.device_id;
     }
-    if (!spec && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
+    /* No spec at all: the default may be the CPU path, which has no cl_context. */
+    const char *env = getenv("CLRELU_DEVICE");
+    if (!spec && !(env && *env) && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
         clrelu_context_get_info(probe, &info, sizeof info);
         clrelu_context_release(probe);
         return info.device_id;
@@ -84,6 +86,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "mlp_train: setup failed: %s\n", clrelu_last_error());
         return 1;
     }
+    clrelu_context_info where;
+    clrelu_context_get_info(ctx, &where, sizeof where);
+    printf("mlp_train: on %s (%s)\n", where.device, where.platform);
 
     /* The task: t = sin(2 x0) x1 + 0.5 x2^2 - 0.3 x3, on inputs in [-1, 1]. */
     static float x[S * I], t[S * O], w1[I * H], b1[H], w2[H * O], b2[O];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Device discovery and choice (the device spec, CLRELU_DEVICE), contexts clrelu creates or
- * wraps, and the per-device launch tuning. */
+/* Device discovery and choice (the device spec, CLRELU_DEVICE: device_spec.c says what a spec
+ * means), contexts clrelu creates or wraps, and the per-device launch tuning. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +25,6 @@ typedef struct found_device {
     cl_device_id device;
     unsigned p, d;
 } found_device;
-
-static int contains_nocase(const char *hay, const char *needle) {
-    size_t n = strlen(needle);
-    if (n == 0)
-        return 0;
-    for (; *hay; ++hay)
-        if (strncasecmp(hay, needle, n) == 0)
-            return 1;
-    return 0;
-}
 
 /* A string query into buf, truncated to fit: OpenCL refuses (CL_INVALID_VALUE) a buffer
  * shorter than the whole string, so a longer one is read whole and cut. "" on failure. */
@@ -67,24 +57,6 @@ static cl_int device_string(cl_device_id d, cl_device_info what, char *buf, size
     cl_int err;
     STRING_QUERY(clGetDeviceInfo, d, what, buf, len);
     return err;
-}
-
-static int device_matches(const found_device *f, const char *needle) {
-    static const cl_platform_info pinfo[] = {CL_PLATFORM_NAME, CL_PLATFORM_VENDOR,
-                                             CL_PLATFORM_VERSION};
-    static const cl_device_info dinfo[] = {CL_DEVICE_NAME, CL_DEVICE_VENDOR};
-    char buf[256];
-    for (size_t i = 0; i < CLRELU__ARRAY_LEN(pinfo); ++i) {
-        platform_string(f->platform, pinfo[i], buf, sizeof buf);
-        if (contains_nocase(buf, needle))
-            return 1;
-    }
-    for (size_t i = 0; i < CLRELU__ARRAY_LEN(dinfo); ++i) {
-        device_string(f->device, dinfo[i], buf, sizeof buf);
-        if (contains_nocase(buf, needle))
-            return 1;
-    }
-    return 0;
 }
 
 static cl_device_type device_type(cl_device_id d) {
@@ -141,40 +113,8 @@ static size_t enumerate(found_device *out, size_t cap, cl_uint *n_platforms, enu
     return count;
 }
 
-static int parse_index_spec(const char *spec, unsigned *p, unsigned *d) {
-    size_t a = strspn(spec, "0123456789");
-    if (a == 0 || a > 6 || spec[a] != ':')
-        return 0;
-    size_t b = strspn(spec + a + 1, "0123456789");
-    if (b == 0 || b > 6 || spec[a + 1 + b] != '\0')
-        return 0;
-    *p = (unsigned)strtoul(spec, NULL, 10);
-    *d = (unsigned)strtoul(spec + a + 1, NULL, 10);
-    return 1;
-}
-
-/* A list of what is present, for error messages: "0:0 'name' (platform)". */
-static void describe_devices(const found_device *devs, size_t count, char *buf, size_t len) {
-    size_t used = 0;
-    buf[0] = '\0';
-    if (count == 0) {
-        snprintf(buf, len, "no OpenCL device is present");
-        return;
-    }
-    for (size_t i = 0; i < count && used + 1 < len; ++i) {
-        char name[128], plat[128];
-        device_string(devs[i].device, CL_DEVICE_NAME, name, sizeof name);
-        platform_string(devs[i].platform, CL_PLATFORM_NAME, plat, sizeof plat);
-        int w = snprintf(buf + used, len - used, "%s%u:%u '%s' on '%s'",
-                         i ? ", " : "present: ", devs[i].p, devs[i].d, name, plat);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-}
-
-/* Resolves a spec other than "cpu" to a device. *is_cpu_path is set when the default spec
- * finds no GPU. */
+/* Resolves a spec other than "cpu" to a device (host/device_spec.c says what a spec means).
+ * *is_cpu_path is set when the default spec (NULL) finds no GPU. */
 static clrelu_status resolve(const char *spec, const char *origin, found_device *chosen,
                              int *is_cpu_path) {
     found_device devs[MAX_PLATFORMS * 4];
@@ -182,63 +122,64 @@ static clrelu_status resolve(const char *spec, const char *origin, found_device 
     enum_error fault;
     size_t count = enumerate(devs, CLRELU__ARRAY_LEN(devs), &np, &fault);
     *is_cpu_path = 0;
-    /* When the device was not found, a failed query may be why: say so, not "not found". */
-    char fault_what[160];
-    snprintf(fault_what, sizeof fault_what, "clrelu_context_create: %s '%s': %s", origin,
-             spec ? spec : "(default)", fault.what);
-
-    if (spec == NULL || strcasecmp(spec, "gpu") == 0) {
-        for (size_t i = 0; i < count; ++i) {
-            if (device_type(devs[i].device) & CL_DEVICE_TYPE_GPU) {
-                *chosen = devs[i];
-                return CLRELU_OK;
-            }
-        }
-        if (fault.err != CL_SUCCESS)
-            return clrelu__cl_fail(NULL, fault.err, fault_what);
-        if (spec == NULL) {
-            *is_cpu_path = 1;
-            return CLRELU_OK;
-        }
-        char what[1024];
-        describe_devices(devs, count, what, sizeof what);
-        return clrelu__fail(NULL, CLRELU_ERROR_DEVICE_NOT_FOUND,
-                            "clrelu_context_create: %s 'gpu': no OpenCL GPU found (%s)", origin,
-                            what);
-    }
-
-    unsigned p, d;
-    if (parse_index_spec(spec, &p, &d)) {
-        for (size_t i = 0; i < count; ++i) {
-            if (devs[i].p == p && devs[i].d == d) {
-                *chosen = devs[i];
-                return CLRELU_OK;
-            }
-        }
-        if (fault.err != CL_SUCCESS)
-            return clrelu__cl_fail(NULL, fault.err, fault_what);
-        char what[1024];
-        describe_devices(devs, count, what, sizeof what);
-        return clrelu__fail(NULL, CLRELU_ERROR_DEVICE_NOT_FOUND,
-                            "clrelu_context_create: %s '%s': no device %u on platform %u (%u "
-                            "platform(s); %s)",
-                            origin, spec, d, p, (unsigned)np, what);
-    }
-
+    /* What the spec sees of each device (on the heap: a caller's thread may have a small
+     * stack). A string that cannot be read stays empty and matches nothing. The strings are
+     * read only when a name is to be matched or a message to be written: a P:D spec touches
+     * nothing more of OpenCL than it needs. */
+    clrelu__spec_device *seen = calloc(count ? count : 1, sizeof *seen);
+    if (!seen)
+        return clrelu__fail(NULL, CLRELU_ERROR_OUT_OF_MEMORY,
+                            "clrelu_context_create: out of host memory listing %zu devices", count);
+    const int by_type = spec == NULL || strcasecmp(spec, "gpu") == 0;
     for (size_t i = 0; i < count; ++i) {
-        if (device_matches(&devs[i], spec)) {
-            *chosen = devs[i];
-            return CLRELU_OK;
+        seen[i].p = devs[i].p;
+        seen[i].d = devs[i].d;
+        seen[i].is_gpu = by_type && (device_type(devs[i].device) & CL_DEVICE_TYPE_GPU) != 0;
+    }
+
+    clrelu_status st = CLRELU_OK;
+    size_t at = 0;
+    if (spec == NULL) {
+        /* The default: the first GPU, else the CPU path. */
+        at = count;
+        for (size_t i = 0; i < count && at == count; ++i)
+            if (seen[i].is_gpu)
+                at = i;
+        if (at == count && fault.err == CL_SUCCESS)
+            *is_cpu_path = 1;
+        else if (at == count)
+            st = CLRELU_ERROR_DEVICE_NOT_FOUND;
+    } else {
+        st = clrelu__spec_choose(spec, origin, seen, count, (unsigned)np, &at);
+        if (st != CLRELU_OK) {
+            for (size_t i = 0; i < count; ++i) {
+                clrelu__spec_device *v = &seen[i];
+                platform_string(devs[i].platform, CL_PLATFORM_NAME, v->platform_name,
+                                sizeof v->platform_name);
+                platform_string(devs[i].platform, CL_PLATFORM_VENDOR, v->platform_vendor,
+                                sizeof v->platform_vendor);
+                device_string(devs[i].device, CL_DEVICE_VENDOR, v->device_vendor,
+                              sizeof v->device_vendor);
+                device_string(devs[i].device, CL_DEVICE_NAME, v->device_name,
+                              sizeof v->device_name);
+            }
+            st = clrelu__spec_choose(spec, origin, seen, count, (unsigned)np, &at);
         }
     }
-    if (fault.err != CL_SUCCESS)
-        return clrelu__cl_fail(NULL, fault.err, fault_what);
-    char what[1024];
-    describe_devices(devs, count, what, sizeof what);
-    return clrelu__fail(NULL, CLRELU_ERROR_DEVICE_NOT_FOUND,
-                        "clrelu_context_create: %s '%s' matches no OpenCL platform or device "
-                        "(expected cpu, gpu, P:D or a name; %s)",
-                        origin, spec, what);
+    free(seen);
+    if (st == CLRELU_OK) {
+        if (!*is_cpu_path)
+            *chosen = devs[at];
+        return CLRELU_OK;
+    }
+    /* When the device was not found, a failed query may be why: say so, not "not found". */
+    if (fault.err != CL_SUCCESS && st == CLRELU_ERROR_DEVICE_NOT_FOUND) {
+        char what[160];
+        snprintf(what, sizeof what, "clrelu_context_create: %s '%s': %s", origin,
+                 spec ? spec : "(default)", fault.what);
+        return clrelu__cl_fail(NULL, fault.err, what);
+    }
+    return st;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -393,15 +334,19 @@ void clrelu__choose_tuning(clrelu_context *ctx) {
     }
     if (t->local > max_wg)
         t->local = max_wg ? max_wg : 1;
-    /* Experiments: CLRELU_TUNING="vec_bytes,local,groups_per_cu" overrides (not a public
-     * knob; groups_per_cu >= 1000000 means no cap). */
+    /* Experiments: CLRELU_TUNING="vec_bytes,local,groups_per_cu[,mask_words[,batch_run]]"
+     * overrides (not a public knob; groups_per_cu >= 1000000 means no cap). tools/ci-oclgrind.sh
+     * runs Oclgrind, a GPU, with the CPU devices' settings too: "64,64,1000000,1,64". */
     const char *env = getenv("CLRELU_TUNING");
-    unsigned v, l, g;
-    if (env && sscanf(env, "%u,%u,%u", &v, &l, &g) == 3 && (v == 16 || v == 32 || v == 64) &&
-        l > 0 && l <= max_wg && g > 0) {
+    unsigned v, l, g, m = (unsigned)t->mask_words, r = t->batch_run;
+    int got = env ? sscanf(env, "%u,%u,%u,%u,%u", &v, &l, &g, &m, &r) : 0;
+    if (got >= 3 && (v == 16 || v == 32 || v == 64) && l > 0 && l <= max_wg && g > 0 && m <= 1 &&
+        r >= 1 && r <= 1024) {
         t->vec_bytes = v;
         t->local = l;
         t->max_groups = g >= 1000000 ? SIZE_MAX : (size_t)ctx->info.compute_units * g;
+        t->mask_words = (int)m;
+        t->batch_run = r;
     }
 }
 

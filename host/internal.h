@@ -93,6 +93,22 @@ const char *clrelu__cl_error_name(cl_int err);
         }                                                                                          \
     } while (0)
 
+/* device_spec.c: one OpenCL device as the device spec sees it (the strings OpenCL reports). */
+typedef struct clrelu__spec_device {
+    unsigned p, d; /* its indices, in clGetPlatformIDs / clGetDeviceIDs order */
+    int is_gpu;
+    char platform_name[128], platform_vendor[128], device_vendor[128], device_name[128];
+} clrelu__spec_device;
+/* Chooses the device spec names among devs[0..n) (listed in P:D order; n_platforms is for
+ * messages): sets *chosen to its index, or records why not and returns
+ * CLRELU_ERROR_DEVICE_NOT_FOUND or CLRELU_ERROR_DEVICE_AMBIGUOUS. origin says where spec came
+ * from ("device_spec", "CLRELU_DEVICE"). spec is not NULL and not "cpu" (the CPU path). */
+clrelu_status clrelu__spec_choose(const char *spec, const char *origin,
+                                  const clrelu__spec_device *devs, size_t n, unsigned n_platforms,
+                                  size_t *chosen);
+/* "present: 0:0 'name' on 'platform', ..." (or "no OpenCL device is present"), for messages. */
+void clrelu__spec_describe(const clrelu__spec_device *devs, size_t n, char *buf, size_t len);
+
 /* context.c: vendor tuning is chosen here, once per context. */
 void clrelu__choose_tuning(clrelu_context *ctx);
 /* Tests only (link clrelu_static): the device behaves as if it had no cl_khr_fp64. */

@@ -10,6 +10,19 @@ const size_t test_sizes[] = {0,  1,  2,  3,  4,  5,  7,    8,    15,
                              16, 17, 31, 63, 64, 65, 1000, 4099, (1u << 20) + 3};
 const size_t test_sizes_count = ARRAY_LEN(test_sizes);
 
+size_t test_max_n(void) {
+    const char *v = getenv("CLRELU_TEST_MAX_N");
+    if (!v || !*v)
+        return SIZE_MAX;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || v[0] == '-') {
+        fprintf(stderr, "CLRELU_TEST_MAX_N = '%s' is not an element count\n", v);
+        exit(2);
+    }
+    return (size_t)n;
+}
+
 void fill_guard(uint32_t *p, size_t n) {
     for (size_t i = 0; i < n; ++i)
         p[i] = GUARD_WORD;
@@ -26,7 +39,41 @@ void assert_bits_equal(const void *a, const void *b, size_t n_words, const char 
     }
 }
 
+/* The platform CLRELU_TEST_PLATFORM's spec selects (NULL: every platform). Absent, the test
+ * has nothing to run: it says so and exits as skipped. A spec that is ambiguous or that names
+ * the CPU path is a mistake in the test's configuration: it fails. */
+static cl_platform_id test_platform(void) {
+    static int done;
+    static cl_platform_id platform;
+    const char *spec = getenv("CLRELU_TEST_PLATFORM");
+    if (done || !spec || !*spec)
+        return platform;
+    clrelu_context *probe = NULL;
+    clrelu_status st = clrelu_context_create(&probe, spec);
+    if (st == CLRELU_ERROR_DEVICE_NOT_FOUND) {
+        print_skip("CLRELU_TEST_PLATFORM=%s: no such OpenCL platform here (%s)", spec,
+                   clrelu_last_error());
+        exit(TEST_SKIP_CODE);
+    }
+    if (st != CLRELU_OK) {
+        fprintf(stderr, "CLRELU_TEST_PLATFORM=%s: %s\n", spec, clrelu_last_error());
+        exit(1);
+    }
+    clrelu_context_info info;
+    clrelu_context_get_info(probe, &info, sizeof info);
+    clrelu_context_release(probe);
+    if (!info.platform_id) {
+        fprintf(stderr, "CLRELU_TEST_PLATFORM=%s names the CPU path, not an OpenCL platform\n",
+                spec);
+        exit(1);
+    }
+    platform = info.platform_id;
+    done = 1;
+    return platform;
+}
+
 size_t list_devices(test_device *out, size_t cap) {
+    cl_platform_id only = test_platform();
     cl_platform_id plats[16];
     cl_uint np = 0;
     if (clGetPlatformIDs(16, plats, &np) != CL_SUCCESS)
@@ -35,6 +82,8 @@ size_t list_devices(test_device *out, size_t cap) {
     for (cl_uint p = 0; p < np && p < 16; ++p) {
         cl_device_id devs[16];
         cl_uint nd = 0;
+        if (only && plats[p] != only)
+            continue;
         if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 16, devs, &nd) != CL_SUCCESS)
             continue;
         for (cl_uint d = 0; d < nd && d < 16 && count < cap; ++d) {
@@ -43,6 +92,10 @@ size_t list_devices(test_device *out, size_t cap) {
             clGetDeviceInfo(devs[d], CL_DEVICE_NAME, sizeof name, name, NULL);
             name[sizeof name - 1] = '\0';
             snprintf(out[count].name, sizeof out[count].name, "%s", name);
+            char plat[96] = "";
+            clGetPlatformInfo(plats[p], CL_PLATFORM_NAME, sizeof plat, plat, NULL);
+            plat[sizeof plat - 1] = '\0';
+            snprintf(out[count].platform, sizeof out[count].platform, "%s", plat);
             count++;
         }
     }

@@ -21,6 +21,9 @@
 /* The sizes every path is tested at. */
 extern const size_t test_sizes[];
 extern const size_t test_sizes_count;
+/* The largest n a device test runs: CLRELU_TEST_MAX_N, default no limit (tools/ci-oclgrind.sh
+ * runs the device tests in a simulator, where 2^20 elements take minutes). */
+size_t test_max_n(void);
 
 /* Fills n 32-bit words with a guard pattern that no op produces from the test inputs. */
 void fill_guard(uint32_t *p, size_t n);
@@ -29,10 +32,14 @@ void fill_guard(uint32_t *p, size_t n);
 /* Asserts a and b hold the same bits, naming the first index that differs. */
 void assert_bits_equal(const void *a, const void *b, size_t n_words, const char *what);
 
-/* The OpenCL devices present, as "P:D" specs, and a name for messages. */
+/* The OpenCL devices present, as "P:D" specs, and a name for messages. With
+ * CLRELU_TEST_PLATFORM set (CTest's name@pocl, name@intel: tests/CMakeLists.txt), only the
+ * devices of the platform that device spec selects; when it selects none, the test prints
+ * SKIPPED and exits with TEST_SKIP_CODE. */
 typedef struct test_device {
     char spec[16];
     char name[160];
+    char platform[96];
 } test_device;
 size_t list_devices(test_device *out, size_t cap);
 

@@ -415,7 +415,8 @@ int main(void) {
     int failed = 0;
     for (size_t i = 0; i < count; ++i) {
         char name[200];
-        snprintf(name, sizeof name, "batch on %.15s (%.160s)", devs[i].spec, devs[i].name);
+        snprintf(name, sizeof name, "batch on %.15s (%.100s on %.60s)", devs[i].spec, devs[i].name,
+                 devs[i].platform);
         current_spec = devs[i].spec;
         failed += cmocka_run_group_tests_name(name, tests, setup, teardown);
     }

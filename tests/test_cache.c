@@ -718,6 +718,7 @@ int main(int argc, char **argv) {
                                         setup, teardown),
     };
     char name[200];
-    snprintf(name, sizeof name, "binary cache on %.15s (%.160s)", device.spec, device.name);
+    snprintf(name, sizeof name, "binary cache on %.15s (%.100s on %.60s)", device.spec, device.name,
+             device.platform);
     return cmocka_run_group_tests_name(name, tests, NULL, NULL) ? 1 : 0;
 }

@@ -162,19 +162,6 @@ static void test_context_create__environment_chooses_the_device(void **state) {
     clrelu_context_release(c);
 }
 
-static void test_context_create__name_substring_is_case_insensitive(void **state) {
-    fixture *f = need_device(state);
-    /* The first word of the device's own name, in upper case, finds a device. */
-    char word[128];
-    snprintf(word, sizeof word, "%s", f->info.device);
-    word[strcspn(word, " -")] = '\0';
-    for (char *p = word; *p; ++p)
-        *p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : *p);
-    clrelu_context *c = NULL;
-    assert_int_equal(clrelu_context_create(&c, word), CLRELU_OK);
-    clrelu_context_release(c);
-}
-
 static void test_cpu_isa__unknown_or_missing_isa_is_a_clear_error(void **state) {
     (void)state;
     clrelu_context *c = NULL;
@@ -690,7 +677,6 @@ int main(void) {
         cmocka_unit_test(test_context_create__unknown_spec_names_it),
         cmocka_unit_test(test_context_create__gpu_spec_finds_a_gpu_or_says_none),
         cmocka_unit_test(test_context_create__environment_chooses_the_device),
-        cmocka_unit_test(test_context_create__name_substring_is_case_insensitive),
         cmocka_unit_test(test_context_wrap__rejects_null_and_mismatched_queue),
         cmocka_unit_test(test_ops__null_ctx_desc_and_bad_enums),
         cmocka_unit_test(test_host__null_pointers_overlap_and_overflow),

@@ -447,7 +447,7 @@ int main(void) {
         return TEST_SKIP_CODE;
     }
     snprintf(spec, sizeof spec, "%s", devs[0].spec);
-    printf("device %s (%s)\n", devs[0].spec, devs[0].name);
+    printf("device %s (%s on %s)\n", devs[0].spec, devs[0].name, devs[0].platform);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faults__every_opencl_entry_point_of_the_library_is_wrapped),
         cmocka_unit_test(test_faults__each_call_failing_once_leaves_a_working_context),

@@ -371,8 +371,8 @@ int main(int argc, char **argv) {
                    have >> 20, (bytes + HEADROOM) >> 20, bytes);
         return TEST_SKIP_CODE;
     }
-    printf("device %s (%s): CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu bytes; buffer of %zu bytes\n",
-           devs[0].spec, devs[0].name, (unsigned long long)info.max_alloc, bytes);
+    printf("device %s (%s on %s): CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu bytes; buffer of %zu bytes\n",
+           devs[0].spec, devs[0].name, devs[0].platform, (unsigned long long)info.max_alloc, bytes);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_huge__a_device_buffer_past_2_31_bytes)};
     int failed =

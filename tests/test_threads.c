@@ -339,6 +339,7 @@ static config device_cfg(const char *name, int shared) {
         skip();
     }
     snprintf(c.spec, sizeof c.spec, "%s", devs[0].spec);
+    printf("%s: device %s (%s on %s)\n", name, devs[0].spec, devs[0].name, devs[0].platform);
     return c;
 }
 

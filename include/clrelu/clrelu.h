@@ -50,7 +50,8 @@ extern "C" {
     X(CLRELU_ERROR_NO_DEVICE, -8, "the context has no OpenCL device (CPU path only)")              \
     X(CLRELU_ERROR_OUT_OF_MEMORY, -9, "out of host or device memory")                              \
     X(CLRELU_ERROR_BUILD, -10, "OpenCL program build failed")                                      \
-    X(CLRELU_ERROR_OPENCL, -11, "an OpenCL call failed")
+    X(CLRELU_ERROR_OPENCL, -11, "an OpenCL call failed")                                           \
+    X(CLRELU_ERROR_DEVICE_AMBIGUOUS, -12, "the device spec matches devices of several platforms")
 
 typedef enum clrelu_status {
 #define CLRELU__STATUS_ENUM(name, value, text) name = value,
@@ -89,12 +90,21 @@ typedef struct clrelu_context clrelu_context;
 
 /* Creates a context on the device that device_spec names; NULL means the environment variable
  * CLRELU_DEVICE, and when that is unset or empty, the first GPU, or the CPU path if there is
- * no GPU. The spec is one of:
+ * no GPU. The spec is one of, in this order of precedence:
  *   "cpu"   the CPU SIMD path only (no OpenCL is touched);
  *   "gpu"   the first OpenCL GPU of any platform;
- *   "P:D"   OpenCL platform P, device D (indices as clGetPlatformIDs / clGetDeviceIDs order);
- *   other   a case-insensitive substring of the platform's name, vendor or version or of the
- *           device's name or vendor ("nvidia", "pocl", "intel"); the first match wins.
+ *   "P:D"   OpenCL platform P, device D (indices in clGetPlatformIDs / clGetDeviceIDs order,
+ *           which follows the ICD loader's vendor files, not their names: the same P:D may
+ *           name another device on another machine or after a driver is installed);
+ *   a name  compared case-insensitively with, best first: the whole platform name or vendor;
+ *           whole words of them ("pocl", "intel", "nvidia", "amd", "oclgrind" each select
+ *           that vendor's platform); the whole device vendor; whole words of it; the whole
+ *           device name; any part of the device name ("a100", "skylake"). A vendor's name
+ *           never selects a device by its name: PoCL's CPU device is named after the CPU
+ *           ("pthread-skylake-avx512-AMD EPYC") and its vendor is the CPU's ("AuthenticAMD"),
+ *           and neither makes "amd" or "intel" mean PoCL. At the best level that matches, the
+ *           first matching device of one platform is chosen; matches on several platforms are
+ *           CLRELU_ERROR_DEVICE_AMBIGUOUS, and the message lists them.
  * On an OpenCL device the context owns a cl_context and one in-order cl_command_queue.
  * Every context also has the CPU path; its instruction set is the best this CPU has, or the
  * one CLRELU_CPU_ISA names (scalar, sse2, avx2, avx512 on x86; scalar, neon on AArch64): a

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "clrelu/clrelu.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void fuzz_api_stats(FILE *out);
 
@@ -67,6 +69,20 @@ static int run_dir(const char *dir, unsigned *count) {
 }
 
 int main(int argc, char **argv) {
+    /* The device the harness uses (CTest's fuzz_corpus@pocl...): absent, there is nothing of
+     * it to replay on. */
+    const char *spec = getenv("CLRELU_FUZZ_DEVICE");
+    clrelu_context *probe = NULL;
+    if (spec && *spec && clrelu_context_create(&probe, spec) == CLRELU_ERROR_DEVICE_NOT_FOUND) {
+        printf("SKIPPED: CLRELU_FUZZ_DEVICE=%s: %s\n", spec, clrelu_last_error());
+        return 77;
+    }
+    if (probe) {
+        clrelu_context_info info;
+        clrelu_context_get_info(probe, &info, sizeof info);
+        printf("replay: on %s (%s)\n", info.device, info.platform);
+        clrelu_context_release(probe);
+    }
     unsigned count = 0;
     for (int i = 1; i < argc; ++i) {
         struct stat st;
