@@ -100,8 +100,11 @@ typedef struct clrelu_context clrelu_context;
  * one CLRELU_CPU_ISA names (scalar, sse2, avx2, avx512 on x86; scalar, neon on AArch64): a
  * forced ISA this CPU or this build lacks is CLRELU_ERROR_ISA_UNAVAILABLE. Large host calls
  * on the CPU path are split over up to CLRELU_NUM_THREADS threads (default: the cores this
- * process may run on; 1 to 256, anything else is CLRELU_ERROR_INVALID_ARGUMENT), from a pool
- * started once per process; small ones stay on the calling thread.
+ * process may run on), from a pool started once per process; small ones stay on the calling
+ * thread. A CLRELU_NUM_THREADS that is not a count from 1 to 256 fails only the CPU path's
+ * work, with CLRELU_ERROR_INVALID_ARGUMENT and a message naming it: creating a context on the
+ * CPU path, and the host calls of a device context that would run on the CPU path; the
+ * device's own calls (and host calls sent to it with CLRELU_HOST_PATH_DEVICE) still work.
  * On success *out holds the context (release it with clrelu_context_release). On failure
  * *out is NULL and clrelu_last_error() says why. */
 CLRELU_API clrelu_status clrelu_context_create(clrelu_context **out, const char *device_spec);
@@ -138,7 +141,8 @@ typedef enum clrelu_device_kind {
 /* What a context runs on. Strings are NUL-terminated and truncated to fit. */
 typedef struct clrelu_context_info {
     clrelu_device_kind kind;
-    char id[16];           /* a spec that selects this device again: "cpu" or "P:D" (wrapped: "") */
+    char id[16];           /* a spec that selects this device again: "cpu" or "P:D"; for a
+                              wrapped context the P:D of its device, "" if not enumerable */
     char platform[128];    /* platform name ("" on the CPU path) */
     char device[128];      /* device name, or the CPU's brand string on the CPU path */
     char driver[64];       /* driver version ("" on the CPU path) */
