@@ -163,7 +163,8 @@ typedef struct clrelu_context_info {
 CLRELU_API clrelu_status clrelu_context_get_info(const clrelu_context *ctx,
                                                  clrelu_context_info *info, size_t info_size);
 
-/* Where the host-array calls (clrelu_forward_host, clrelu_backward_host) run. */
+/* Where the host-array calls (clrelu_forward_host, clrelu_forward_mask_host,
+ * clrelu_backward_host) run. The bias epilogue's host calls always run on the CPU path. */
 typedef enum clrelu_host_path {
     CLRELU_HOST_PATH_CPU = 0,    /* the CPU SIMD path (default: PCIe is slower than host RAM) */
     CLRELU_HOST_PATH_DEVICE = 1, /* copy to the context's device, run there, copy back */
@@ -193,8 +194,9 @@ CLRELU_API clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrel
  * (s = desc->negative_slope, c = desc->ceiling). x <= 0 includes -0.0, -inf and negative
  * subnormals: relu(-0.0) = +0.0, leaky(-0.0) = -0.0, and leaky with s = 0 at -inf is NaN, as
  * in IEEE arithmetic and PyTorch. The derivative at exactly 0 is 0 (s for leaky), and at
- * exactly c it is 0 for clipped. RELU equals PyTorch's relu, LEAKY its leaky_relu, CLIPPED
- * its hardtanh(x, 0, c) (relu6 with c = 6). */
+ * exactly c it is 0 for clipped. RELU, LEAKY and CLIPPED are the functions of PyTorch's relu,
+ * leaky_relu and hardtanh(x, 0, c) (relu6 with c = 6); where the bits differ (the sign of a zero
+ * from -0.0, NaN) docs/semantics.md has the table. */
 typedef enum clrelu_op {
     CLRELU_OP_RELU = 0,
     CLRELU_OP_LEAKY_RELU = 1,
