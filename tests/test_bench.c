@@ -624,7 +624,8 @@ static void test_bench__compare_matches_devices_by_what_they_are(void **state) {
     assert_true(file_has(out_path, "1 configuration(s) matched the baseline"));
     assert_false(file_has(err_path, "not in the baseline"));
 
-    /* Another device under the same id: not compared, and said so. */
+    /* Another device under the same id (a baseline from another machine, whose 0:0 is
+     * another vendor's device): not compared, and said so. */
     write_baseline(tmp_path, "cpu", "Another Vendor's Platform", "Another Device", driver, 1.0);
     assert_int_equal(compare_run("cpu", ""), 0);
     assert_true(file_has(out_path, "0 configuration(s) matched the baseline"));
@@ -635,16 +636,8 @@ static void test_bench__compare_matches_devices_by_what_they_are(void **state) {
     assert_int_equal(compare_run("cpu", ""), 0);
     assert_true(file_has(out_path, "1 configuration(s) matched the baseline"));
     assert_true(file_has(err_path, "had driver clrelu 0.0.9, sse2 in the baseline"));
-
-    /* A baseline from another machine, whose 0:0 is another vendor's device. */
-    test_device devs[1];
-    if (list_devices(devs, 1) > 0) {
-        write_baseline(tmp_path, devs[0].spec, "Another Vendor's OpenCL", "Another GPU", "1.0",
-                       1.0);
-        assert_int_equal(compare_run(devs[0].spec, ""), 0);
-        assert_true(file_has(out_path, "0 configuration(s) matched the baseline"));
-        assert_true(file_has(err_path, "is not in the baseline"));
-    }
+    /* (The OpenCL devices are paired by the same code; a run on one costs minutes under the
+     * sanitizers, for its first-call probe: the CPU path stands for them here.) */
     jv_free(root);
 }
 
@@ -749,7 +742,7 @@ static void test_bench__small_sizes_never_crash(void **state) {
     test_device devs[1];
     if (list_devices(devs, 1) > 0) {
         snprintf(args, sizeof args,
-                 "--quiet --repeat 1 --min-time 0 --batch 2 --device %s --sizes 1,31,100 "
+                 "--quick --quiet --repeat 1 --min-time 0 --batch 2 --device %s --sizes 1,31,100 "
                  "--op forward,backward_mask --dtype f16,f32",
                  devs[0].spec);
         int st = bench(args);
