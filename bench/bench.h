@@ -12,7 +12,10 @@
 #define BENCH_MAX_SPECS 16
 #define BENCH_MAX_SIZES 64
 
-typedef enum bench_format { BENCH_TABLE, BENCH_CSV, BENCH_JSON } bench_format;
+typedef enum bench_format { BENCH_TABLE, BENCH_CSV, BENCH_JSON, BENCH_GNUPLOT } bench_format;
+
+/* The version of the JSON output's layout ("schema_version"); docs/bench.md describes it. */
+#define BENCH_SCHEMA_VERSION 2
 
 typedef struct bench_opts {
     const char *specs[BENCH_MAX_SPECS]; /* --device; none: every device and the CPU path */
@@ -30,15 +33,19 @@ typedef struct bench_opts {
     bench_format format;
     const char *output;
     const char *compare;
+    double fail_slower; /* --fail-slower PCT: exit 3 when a configuration is PCT% slower */
     int quick, quiet, list;
     const char *self; /* argv[0], where /proc/self/exe is not readable */
 } bench_opts;
 
 typedef struct bench_device {
     char id[16]; /* a spec that selects it again: "cpu", "P:D" */
-    char platform[128];
-    char name[128];
-    char driver[64];
+    /* As the driver reports them, not truncated to clrelu_context_info's fields: --compare
+     * matches devices on platform, name and driver. */
+    char platform[256];
+    char platform_version[256]; /* OpenCL devices only */
+    char name[256];
+    char driver[256];
     const char *kind; /* "gpu", "cpu", "accelerator", "simd" */
     unsigned compute_units;
     unsigned long long global_mem;
@@ -134,9 +141,23 @@ void bench_onednn_release(bench_onednn_call *c);
 int bench_first_call(const bench_opts *o, const char *spec, bench_device *bd);
 int bench_first_call_probe(const char *spec);
 
+/* describe.c: the machine. */
+const char *bench_cl_error(cl_int err); /* "CL_OUT_OF_RESOURCES" */
+/* Platform, platform version, device name and driver of an OpenCL device, into bd. */
+void bench_describe_cl(cl_platform_id platform, cl_device_id device, bench_device *bd);
+/* Every OpenCL device present, id ("P:D") and strings filled; returns how many (<= cap). */
+int bench_cl_devices(bench_device *out, int cap);
+/* The CPU's model name (/proc/cpuinfo, else the CPU path's brand string). */
+void bench_cpu_model(char *buf, size_t len);
+
 /* Output. */
 void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc, char **argv);
-/* Prints ratios against a saved JSON run; returns the number of flagged changes, or -1. */
-int bench_compare(const bench_run *run, const char *baseline_path, FILE *out);
+/* Prints ratios against a baseline run (baseline.h), matching devices by platform, name and
+ * driver; warns on stderr about devices it cannot match or whose driver differs. Fills
+ * *matched and, with fail_slower > 0, *slower: the configurations more than fail_slower
+ * percent slower than the baseline. Returns the number flagged beyond the noise. */
+struct bench_baseline;
+int bench_compare(const bench_run *run, const struct bench_baseline *base, double fail_slower,
+                  FILE *out, int *matched, int *slower);
 
 #endif

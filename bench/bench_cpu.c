@@ -368,6 +368,9 @@ static size_t onednn_check(const kit_op *op, const kit_dtype *dt, const clrelu_d
 }
 #endif
 
+/* Elements of the per-call cost probe (f32 relu forward, L1-resident). */
+#define CALL_N 1024
+
 int bench_cpu(const bench_opts *o, bench_run *run, int cpu_index, int onednn_index) {
     clrelu_context *ctx = NULL;
     if (clrelu_context_create(&ctx, "cpu") != CLRELU_OK) {
@@ -412,7 +415,9 @@ int bench_cpu(const bench_opts *o, bench_run *run, int cpu_index, int onednn_ind
     }
 #endif
 
-    size_t max_bytes = 64;
+    /* The arrays hold the largest configuration, and at least what the per-call probe at the
+     * end uses (CALL_N f32), whatever sizes were asked for. */
+    size_t max_bytes = CALL_N * sizeof(float);
     for (int di = 0; di < o->n_dtypes; ++di)
         for (int si = 0; si < o->n_sizes; ++si)
             if (o->sizes[si] * o->dtypes[di]->size > max_bytes)
@@ -545,9 +550,9 @@ int bench_cpu(const bench_opts *o, bench_run *run, int cpu_index, int onednn_ind
         }
     }
 
-    /* The per-call cost: f32 relu forward at n = 1024, through the API and the kernel alone. */
+    /* The per-call cost: f32 relu forward at n = CALL_N, through the API and the kernel alone. */
     {
-        const size_t n = 1024;
+        const size_t n = CALL_N;
         const kit_op *fwd = kit_find_op("forward");
         kit_fill(CLRELU_DTYPE_F32, in0, n, 99u);
         op_arg a = {ctx, fwd, kit_desc(fwd, CLRELU_DTYPE_F32), n, in0, NULL, out, NULL, CLRELU_OK};

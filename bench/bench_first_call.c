@@ -56,8 +56,12 @@ int bench_first_call_probe(const char *spec) {
         clReleaseMemObject(buf);
     int rc = 0;
     if (st != CLRELU_OK || err != CL_SUCCESS) {
-        fprintf(stderr, "clrelu-bench: first-call probe on %s failed: %s (CL %d)\n", spec,
-                st != CLRELU_OK ? clrelu_context_error(ctx) : "reading the output", (int)err);
+        if (st != CLRELU_OK)
+            fprintf(stderr, "clrelu-bench: first-call probe on %s failed: %s\n", spec,
+                    clrelu_context_error(ctx));
+        else
+            fprintf(stderr, "clrelu-bench: first-call probe on %s failed: %s\n", spec,
+                    bench_cl_error(err));
         rc = 1;
     } else {
         kit_relu_forward_f32(PROBE_N, x, expected);

@@ -223,21 +223,34 @@ static void make_host_inputs(dev *d, const kit_op *op, const clrelu_desc *desc, 
     kit_make_in1(op, desc, n, d->host_x, d->host_in[1]);
 }
 
-/* The same, written to the device, with the output zeroed. */
+/* The same, written to the device, with the output zeroed; 0, or -1 with the reason on stderr. */
 static int write_inputs(dev *d, const kit_op *op, const clrelu_desc *desc, size_t n) {
     size_t es = clrelu_dtype_size(desc->dtype);
     int fwd = op->kind == KIT_FWD || op->kind == KIT_FWD_MASK;
     make_host_inputs(d, op, desc, n);
     size_t in1_bytes = op->kind == KIT_BWD_MASK ? clrelu_mask_words(n) * 4 : n * es;
-    cl_uint zero = 0;
-    if (clEnqueueWriteBuffer(d->queue, d->in[0], CL_TRUE, 0, n * es, d->host_in[0], 0, NULL,
-                             NULL) != CL_SUCCESS ||
-        (!fwd && clEnqueueWriteBuffer(d->queue, d->in[1], CL_TRUE, 0, in1_bytes, d->host_in[1], 0,
-                                      NULL, NULL) != CL_SUCCESS) ||
-        clEnqueueFillBuffer(d->queue, d->out, &zero, sizeof zero, 0, n * es, 0, NULL, NULL) !=
-            CL_SUCCESS)
+    /* The fill pattern is one element: n * es bytes are a multiple of it for any n. */
+    const uint64_t zero = 0;
+    const char *what = "clEnqueueWriteBuffer";
+    cl_int err =
+        clEnqueueWriteBuffer(d->queue, d->in[0], CL_TRUE, 0, n * es, d->host_in[0], 0, NULL, NULL);
+    if (err == CL_SUCCESS && !fwd)
+        err = clEnqueueWriteBuffer(d->queue, d->in[1], CL_TRUE, 0, in1_bytes, d->host_in[1], 0,
+                                   NULL, NULL);
+    if (err == CL_SUCCESS) {
+        what = "clEnqueueFillBuffer";
+        err = clEnqueueFillBuffer(d->queue, d->out, &zero, es, 0, n * es, 0, NULL, NULL);
+    }
+    if (err == CL_SUCCESS) {
+        what = "clFinish";
+        err = clFinish(d->queue);
+    }
+    if (err != CL_SUCCESS) {
+        fprintf(stderr, "clrelu-bench: %s n=%zu on %s: writing the inputs: %s failed: %s\n",
+                op->name, n, d->info.id, what, bench_cl_error(err));
         return -1;
-    return clFinish(d->queue) == CL_SUCCESS ? 0 : -1;
+    }
+    return 0;
 }
 
 /* Runs the op once and compares the output (and mask) with the host reference, bit for bit. */
@@ -251,12 +264,16 @@ static int check_output(dev *d, op_arg *a, const kit_dtype *dt) {
     }
     clWaitForEvents(1, &ev);
     clReleaseEvent(ev);
-    if (clEnqueueReadBuffer(d->queue, d->out, CL_TRUE, 0, bytes, d->host_out, 0, NULL, NULL) !=
-            CL_SUCCESS ||
-        (a->op->kind == KIT_FWD_MASK &&
-         clEnqueueReadBuffer(d->queue, d->mask, CL_TRUE, 0, words * 4, d->host_mask, 0, NULL,
-                             NULL) != CL_SUCCESS))
+    cl_int err =
+        clEnqueueReadBuffer(d->queue, d->out, CL_TRUE, 0, bytes, d->host_out, 0, NULL, NULL);
+    if (err == CL_SUCCESS && a->op->kind == KIT_FWD_MASK)
+        err = clEnqueueReadBuffer(d->queue, d->mask, CL_TRUE, 0, words * 4, d->host_mask, 0, NULL,
+                                  NULL);
+    if (err != CL_SUCCESS) {
+        fprintf(stderr, "clrelu-bench: %s %s n=%zu on %s: reading the output failed: %s\n",
+                a->op->name, dt->name, a->n, d->info.id, bench_cl_error(err));
         return -1;
+    }
     memset(d->host_expected, 0, bytes); /* the old output: zeros */
     kit_reference(a->op, &a->desc, a->n, d->host_in[0], d->host_in[1], d->host_expected,
                   d->host_expected_mask);
@@ -290,8 +307,8 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
             clCreateCommandQueue(d->context, d->info.device_id, CL_QUEUE_PROFILING_ENABLE, &err);
     clrelu_context_release(probe);
     if (err != CL_SUCCESS) {
-        fprintf(stderr, "clrelu-bench: device %s: cannot create a profiling queue (%d)\n", spec,
-                (int)err);
+        fprintf(stderr, "clrelu-bench: device %s: cannot create a profiling queue: %s (%d)\n", spec,
+                bench_cl_error(err), (int)err);
         return -1;
     }
     if (clrelu_context_wrap(&d->ctx, d->context, d->queue) != CLRELU_OK) {
@@ -314,8 +331,8 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
     if (err == CL_SUCCESS)
         d->empty = clCreateKernel(d->program, "empty", &err);
     if (err != CL_SUCCESS) {
-        fprintf(stderr, "clrelu-bench: device %s: building the copy kernels failed (%d)\n", spec,
-                (int)err);
+        fprintf(stderr, "clrelu-bench: device %s: building the copy kernels failed: %s (%d)\n",
+                spec, bench_cl_error(err), (int)err);
         return -1;
     }
 
@@ -336,8 +353,8 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
     d->host_expected_mask = malloc(mask_bytes);
     if (err != CL_SUCCESS || !d->host_x || !d->host_in[0] || !d->host_in[1] || !d->host_out ||
         !d->host_expected || !d->host_mask || !d->host_expected_mask) {
-        fprintf(stderr, "clrelu-bench: device %s: cannot allocate 4 x %zu bytes (%d)\n", spec,
-                max_bytes, (int)err);
+        fprintf(stderr, "clrelu-bench: device %s: cannot allocate 4 x %zu bytes: %s (%d)\n", spec,
+                max_bytes, bench_cl_error(err), (int)err);
         return -1;
     }
     /* Touch everything before timing: inputs hold data mixed with special values. */
@@ -542,9 +559,7 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
     }
     bench_device *bd = &run->devices[index];
     snprintf(bd->id, sizeof bd->id, "%s", d.info.id);
-    snprintf(bd->platform, sizeof bd->platform, "%s", d.info.platform);
-    snprintf(bd->name, sizeof bd->name, "%s", d.info.device);
-    snprintf(bd->driver, sizeof bd->driver, "%s", d.info.driver);
+    bench_describe_cl(d.info.platform_id, d.info.device_id, bd);
     bd->kind = d.info.kind == CLRELU_DEVICE_KIND_GPU   ? "gpu"
                : d.info.kind == CLRELU_DEVICE_KIND_CPU ? "cpu"
                                                        : "accelerator";

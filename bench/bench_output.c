@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "bench.h"
-#include "json.h"
 
 static const char *size_label(size_t n, char *buf, size_t len) {
     if (n && (n & (n - 1)) == 0) {
@@ -38,12 +38,36 @@ static void json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-/* JSON has no NaN or infinity; a missing figure is null. */
+/* JSON has no NaN or infinity; a missing figure is null. 17 significant digits give back the
+ * same double when read (integers up to 2^53 print exactly, without an exponent). */
 static void json_number(FILE *f, double v) {
     if (isfinite(v))
-        fprintf(f, "%.6g", v);
+        fprintf(f, "%.17g", v);
     else
         fputs("null", f);
+}
+
+/* A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180). */
+static void csv_string(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; ++s) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* The measured device whose id is id (a result's or a trip's device), or NULL. */
+static const bench_device *device_by_id(const bench_run *run, const char *id) {
+    for (int i = 0; i < run->n_devices; ++i)
+        if (run->devices[i].kind && strcmp(run->devices[i].id, id) == 0)
+            return &run->devices[i];
+    return NULL;
 }
 
 /* The smallest n from which the device's round trip beats the CPU path at every larger
@@ -195,13 +219,58 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
 }
 
 static void write_csv(const bench_run *run, FILE *f) {
-    fprintf(f, "device,op,dtype,n,kernel_s_median,kernel_s_min,kernel_s_max,wall_s_median,"
-               "batch_n,batch_s,gbps,copy_gbps,pct_of_copy\n");
+    fprintf(f, "device,device_name,platform,driver,op,dtype,n,kernel_s_median,kernel_s_min,"
+               "kernel_s_max,wall_s_median,batch_n,batch_s,gbps,copy_gbps,pct_of_copy\n");
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
-        fprintf(f, "%s,%s,%s,%zu,%.6g,%.6g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%.4g\n", r->device, r->op,
+        const bench_device *d = device_by_id(run, r->device);
+        fprintf(f, "%s,", r->device);
+        csv_string(f, d ? d->name : "");
+        fputc(',', f);
+        csv_string(f, d ? d->platform : "");
+        fputc(',', f);
+        csv_string(f, d ? d->driver : "");
+        fprintf(f, ",%s,%s,%zu,%.17g,%.17g,%.17g,%.17g,%d,%.17g,%.17g,%.17g,%.17g\n", r->op,
                 r->dtype, r->n, r->kernel_median, r->kernel_min, r->kernel_max, r->wall_median,
                 r->batch_n, r->batch_s, r->gbps, r->copy_gbps, r->pct_of_copy);
+    }
+}
+
+/* gnuplot's data for bench/plot.sh: a block per (device, op, dtype), blocks two blank lines
+ * apart (gnuplot's "index"), each headed by its quoted title; rows are n, GB/s from the median
+ * and from the slowest and fastest call, and the same as % of the copy. */
+static void write_gnuplot(const bench_run *run, FILE *f) {
+    char host[256], os[256];
+    host_info(host, sizeof host, os, sizeof os);
+    fprintf(f, "# clrelu-bench gnuplot data\n# title: clrelu-bench %s on %s\n", clrelu_version(),
+            host);
+    fprintf(f, "# columns: n gbps gbps_min gbps_max pct_of_copy pct_min pct_max\n");
+    int blocks = 0;
+    for (int i = 0; i < run->n_results; ++i) {
+        const bench_result *r = &run->results[i];
+        int first = 1;
+        for (int j = 0; j < i && first; ++j)
+            first = !(strcmp(run->results[j].device, r->device) == 0 &&
+                      strcmp(run->results[j].op, r->op) == 0 &&
+                      strcmp(run->results[j].dtype, r->dtype) == 0);
+        if (!first)
+            continue;
+        const bench_device *d = device_by_id(run, r->device);
+        fputs(blocks++ ? "\n\n\"" : "\"", f);
+        for (const char *c = d ? d->name : r->device; *c; ++c)
+            fputc(*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ? '\'' : *c, f);
+        fprintf(f, " (%s): %s %s\" gbps gbps_min gbps_max pct_of_copy pct_min pct_max\n", r->device,
+                r->op, r->dtype);
+        for (int j = i; j < run->n_results; ++j) {
+            const bench_result *q = &run->results[j];
+            if (strcmp(q->device, r->device) || strcmp(q->op, r->op) || strcmp(q->dtype, r->dtype))
+                continue;
+            double lo = q->kernel_max > 0 ? q->bytes / q->kernel_max / 1e9 : q->gbps;
+            double hi = q->kernel_min > 0 ? q->bytes / q->kernel_min / 1e9 : q->gbps;
+            double pct = q->copy_gbps > 0 ? 100.0 / q->copy_gbps : 0;
+            fprintf(f, "%zu %.17g %.17g %.17g %.17g %.17g %.17g\n", q->n, q->gbps, lo, hi,
+                    q->pct_of_copy, lo * pct, hi * pct);
+        }
     }
 }
 
@@ -210,7 +279,7 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
     host_info(host, sizeof host, os, sizeof os);
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    fprintf(f, "{\n  \"clrelu_version\": ");
+    fprintf(f, "{\n  \"schema_version\": %d,\n  \"clrelu_version\": ", BENCH_SCHEMA_VERSION);
     json_string(f, clrelu_version());
     fprintf(f, ",\n  \"command\": ");
     char cmd[2048] = "";
@@ -226,9 +295,30 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
     json_string(f, host);
     fprintf(f, ", \"os\": ");
     json_string(f, os);
+    char cpu[256];
+    bench_cpu_model(cpu, sizeof cpu);
+    fprintf(f, ", \"cpu_model\": ");
+    json_string(f, cpu);
     fprintf(f, ", \"min_time_s\": ");
     json_number(f, o->min_time);
-    fprintf(f, ", \"repeat\": %d, \"batch\": %d},\n  \"devices\": [", o->repeat, o->batch);
+    fprintf(f, ", \"repeat\": %d, \"batch\": %d,\n    \"opencl_devices\": [", o->repeat, o->batch);
+    /* Every OpenCL device present, measured or not: what this machine had. */
+    static bench_device cl[64];
+    int n_cl = bench_cl_devices(cl, 64);
+    for (int i = 0; i < n_cl; ++i) {
+        fprintf(f, "%s\n      {\"id\": ", i ? "," : "");
+        json_string(f, cl[i].id);
+        fprintf(f, ", \"platform\": ");
+        json_string(f, cl[i].platform);
+        fprintf(f, ", \"platform_version\": ");
+        json_string(f, cl[i].platform_version);
+        fprintf(f, ", \"name\": ");
+        json_string(f, cl[i].name);
+        fprintf(f, ", \"driver\": ");
+        json_string(f, cl[i].driver);
+        fputc('}', f);
+    }
+    fprintf(f, "%s]},\n  \"devices\": [", n_cl ? "\n    " : "");
     int first = 1;
     for (int i = 0; i < run->n_devices; ++i) {
         const bench_device *d = &run->devices[i];
@@ -239,6 +329,8 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
         json_string(f, d->id);
         fprintf(f, ", \"platform\": ");
         json_string(f, d->platform);
+        fprintf(f, ", \"platform_version\": ");
+        json_string(f, d->platform_version);
         fprintf(f, ", \"name\": ");
         json_string(f, d->name);
         fprintf(f, ", \"driver\": ");
@@ -335,6 +427,9 @@ void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc,
     case BENCH_JSON:
         write_json(o, run, out, argc, argv);
         break;
+    case BENCH_GNUPLOT:
+        write_gnuplot(run, out);
+        break;
     }
 }
 
@@ -347,58 +442,88 @@ static double noise(double kmin, double kmed) {
     return kmed > 0 && kmin > 0 ? (kmed - kmin) / kmed : 0;
 }
 
-int bench_compare(const bench_run *run, const char *path, FILE *out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "clrelu-bench: --compare %s: cannot open it\n", path);
-        return -1;
+/* The baseline device that is d: the same platform and device name, the same id and driver
+ * preferred. NULL when the baseline has no such device. */
+static const bench_base_device *base_device(const bench_baseline *base, const bench_device *d) {
+    const bench_base_device *best = NULL;
+    int best_score = -1;
+    for (int i = 0; i < base->n_devices; ++i) {
+        const bench_base_device *b = &base->devices[i];
+        if (strcmp(b->platform, d->platform) || strcmp(b->name, d->name))
+            continue;
+        int score = 2 * (strcmp(b->driver, d->driver) == 0) + (strcmp(b->id, d->id) == 0);
+        if (score > best_score) {
+            best = b;
+            best_score = score;
+        }
     }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)len + 1);
-    size_t got = fread(text, 1, (size_t)len, f);
-    text[got] = '\0';
-    fclose(f);
-    jv *root = jv_parse(text);
-    free(text);
-    const jv *results = jv_member(root, "results");
-    if (!root || !results || results->t != J_ARR) {
-        fprintf(stderr, "clrelu-bench: --compare %s: not a clrelu-bench JSON file\n", path);
-        jv_free(root);
-        return -1;
-    }
+    return best;
+}
+
+int bench_compare(const bench_run *run, const bench_baseline *base, double fail_slower, FILE *out,
+                  int *matched_out, int *slower_out) {
     char buf[32];
-    int flagged = 0, matched = 0;
+    int flagged = 0, matched = 0, slower = 0;
+    /* Which baseline device each measured one is: never by its P:D alone, which another
+     * machine gives to another device. */
+    const bench_base_device **peer = calloc((size_t)run->n_devices + 1, sizeof *peer);
+    for (int i = 0; i < run->n_devices; ++i) {
+        const bench_device *d = &run->devices[i];
+        if (!d->kind || !peer)
+            continue;
+        peer[i] = base_device(base, d);
+        if (!peer[i])
+            fprintf(stderr,
+                    "clrelu-bench: --compare: %s (%s; %s; driver %s) is not in the baseline: its "
+                    "results are not compared\n",
+                    d->id, d->name, d->platform, d->driver);
+        else if (strcmp(peer[i]->driver, d->driver) != 0)
+            fprintf(stderr,
+                    "clrelu-bench: --compare: %s (%s) had driver %s in the baseline (as %s), %s "
+                    "now: compared anyway, but a change may be the driver's\n",
+                    d->id, d->name, peer[i]->driver, peer[i]->id, d->driver);
+    }
     fprintf(out,
-            "\nCompared with %s (ratio = this run's GB/s / the baseline's; flagged where the "
-            "medians differ by more than both runs' noise + 2%%)\n",
-            path);
-    fprintf(out, "%-5s %-16s %-5s %8s %9s %9s %7s %7s\n", "dev", "op", "dtype", "n", "base GB/s",
-            "now GB/s", "ratio", "noise");
+            "\nCompared with the baseline (ratio = this run's GB/s / the baseline's; flagged where "
+            "the medians differ by more than both runs' noise + 2%%; devices matched by platform, "
+            "name and driver)\n");
+    fprintf(out, "%-5s %-5s %-16s %-5s %8s %9s %9s %7s %7s\n", "dev", "base", "op", "dtype", "n",
+            "base GB/s", "now GB/s", "ratio", "noise");
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
-        for (const jv *b = results->kids; b; b = b->next) {
-            if (strcmp(jv_str(b, "device"), r->device) || strcmp(jv_str(b, "op"), r->op) ||
-                strcmp(jv_str(b, "dtype"), r->dtype) || jv_num(b, "n") != (double)r->n)
-                continue;
-            double base = jv_num(b, "gbps");
-            if (!(base > 0))
+        const bench_base_device *bd = NULL;
+        for (int k = 0; k < run->n_devices && peer; ++k)
+            if (run->devices[k].kind && strcmp(run->devices[k].id, r->device) == 0)
+                bd = peer[k];
+        if (!bd)
+            continue;
+        for (int j = 0; j < base->n_results; ++j) {
+            const bench_base_result *b = &base->results[j];
+            if (strcmp(b->device, bd->id) || strcmp(b->op, r->op) || strcmp(b->dtype, r->dtype) ||
+                b->n != (double)r->n || !(b->gbps > 0))
                 continue;
             matched++;
-            double ratio = r->gbps / base;
-            double nz = noise(jv_num(b, "kernel_s_min"), jv_num(b, "kernel_s_median")) +
+            double ratio = r->gbps / b->gbps;
+            double nz = noise(b->kernel_s_min, b->kernel_s_median) +
                         noise(r->kernel_min, r->kernel_median) + 0.02;
             int flag = fabs(ratio - 1.0) > nz;
+            int regress = fail_slower > 0 && ratio < 1.0 - fail_slower / 100.0;
             flagged += flag;
-            fprintf(out, "%-5s %-16s %-5s %8s %9.2f %9.2f %7.3f %6.1f%% %s\n", r->device, r->op,
-                    r->dtype, size_label(r->n, buf, sizeof buf), base, r->gbps, ratio, nz * 100,
-                    flag ? (ratio > 1 ? "FASTER" : "SLOWER") : "");
+            slower += regress;
+            fprintf(out, "%-5s %-5s %-16s %-5s %8s %9.2f %9.2f %7.3f %6.1f%% %s%s\n", r->device,
+                    bd->id, r->op, r->dtype, size_label(r->n, buf, sizeof buf), b->gbps, r->gbps,
+                    ratio, nz * 100, flag ? (ratio > 1 ? "FASTER" : "SLOWER") : "",
+                    regress ? " (beyond --fail-slower)" : "");
             break;
         }
     }
-    fprintf(out, "%d configuration(s) matched the baseline, %d changed beyond the noise\n", matched,
+    fprintf(out, "%d configuration(s) matched the baseline, %d changed beyond the noise", matched,
             flagged);
-    jv_free(root);
+    if (fail_slower > 0)
+        fprintf(out, ", %d more than %g%% slower", slower, fail_slower);
+    fputc('\n', out);
+    free(peer);
+    *matched_out = matched;
+    *slower_out = slower;
     return flagged;
 }

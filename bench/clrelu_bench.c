@@ -2,6 +2,8 @@
 /* clrelu-bench: measures the ReLU family on every OpenCL device present and on the CPU path,
  * each next to the same device's copy bandwidth measured in the same run. */
 #define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "bench.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -97,9 +100,12 @@ static void usage(FILE *f) {
             "  --repeat N             and at least N calls (default 5)\n"
             "  --batch N              back-to-back launches timed with one wait (default 100)\n"
             "  --no-host-trip         skip the host-array round trips\n"
-            "  --format table|csv|json  (default table)\n"
+            "  --format table|csv|json|gnuplot  (default table; gnuplot: for bench/plot.sh)\n"
             "  --output FILE          write the format to FILE (the table still goes to stdout)\n"
-            "  --compare BASE.json    ratios against a saved run, changes beyond noise flagged\n"
+            "  --compare BASE.json    ratios against a saved run (devices matched by platform,\n"
+            "                         name and driver), changes beyond noise flagged\n"
+            "  --fail-slower PCT      with --compare: exit 3 if a configuration is more than PCT\n"
+            "                         percent slower than the baseline, or none matched\n"
             "  --quick                a smoke run: few sizes, few calls\n"
             "  --quiet                no progress on stderr\n"
             "ops:");
@@ -122,17 +128,27 @@ static void die_usage(const char *fmt, ...) {
     exit(2);
 }
 
-/* "4096", "2^20": 0 when it is neither. */
+/* The largest size accepted: 2^40 elements (8 TiB of f64) is beyond any device, and keeps
+ * every byte count the rooms compute far from overflowing. */
+#define MAX_SIZE ((size_t)1 << 40)
+
+/* "4096", "2^20": 0 when it is neither, or above MAX_SIZE. */
 static size_t parse_size(const char *s) {
     char *end;
     if (strncmp(s, "2^", 2) == 0) {
+        if (!isdigit((unsigned char)s[2]))
+            return 0;
+        errno = 0;
         long k = strtol(s + 2, &end, 10);
-        if (end == s + 2 || *end || k < 0 || k > 40)
+        if (errno || *end || k < 0 || k > 40)
             return 0;
         return (size_t)1 << k;
     }
+    if (!isdigit((unsigned char)s[0]))
+        return 0;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || s[0] == '-')
+    if (errno || *end || v > MAX_SIZE)
         return 0;
     return (size_t)v;
 }
@@ -160,7 +176,7 @@ static void parse_sizes(bench_opts *o, const char *arg) {
         } else {
             size_t n = parse_size(item);
             if (!n)
-                die_usage("--sizes: bad size '%s' (expected a positive count or 2^k)", item);
+                die_usage("--sizes: bad size '%s' (expected a count or 2^k from 1 to 2^40)", item);
             if (o->n_sizes == BENCH_MAX_SIZES)
                 die_usage("--sizes: more than %d sizes", BENCH_MAX_SIZES);
             o->sizes[o->n_sizes++] = n;
@@ -251,12 +267,20 @@ static int is_host_spec(const char *spec) {
     return strcmp(spec, "cpu") == 0 || strcmp(spec, "onednn") == 0;
 }
 
+/* Every device with its strings whole (no column truncates them: drivers are told apart by
+ * their versions), columns as wide as their longest entry. */
 static int list_devices(void) {
     char specs[BENCH_MAX_SPECS * 4][16];
     int n = all_specs(specs, BENCH_MAX_SPECS * 4);
-    printf("%-6s %-12s %-40s %-32s %-24s %6s %10s\n", "id", "kind", "device", "platform", "driver",
-           "units", "memory");
+    static bench_device rows[BENCH_MAX_SPECS * 4];
+    static char mems[BENCH_MAX_SPECS * 4][32], unusable[BENCH_MAX_SPECS * 4][600];
+    static const char *kinds[] = {"simd", "gpu", "cpu", "accelerator"};
+    int count = 0;
     for (int i = 0; i < n; ++i) {
+        bench_device *bd = &rows[count];
+        memset(bd, 0, sizeof *bd);
+        snprintf(mems[count], sizeof mems[count], "-");
+        unusable[count][0] = '\0';
         clrelu_context *ctx = NULL;
         if (strcmp(specs[i], "onednn") == 0) {
 #if defined(CLRELU_BENCH_HAVE_ONEDNN)
@@ -264,36 +288,59 @@ static int list_devices(void) {
                 continue;
             clrelu_context_info info;
             clrelu_context_get_info(ctx, &info, sizeof info);
-            bench_device bd;
-            memset(&bd, 0, sizeof bd);
-            bench_onednn_describe((int)info.compute_units, info.device, &bd);
-            printf("%-6s %-12s %-40.40s %-32.32s %-24.24s %6u %10s\n", bd.id, bd.kind, bd.name,
-                   bd.platform, bd.driver, bd.compute_units, "-");
+            bench_onednn_describe((int)info.compute_units, info.device, bd);
             clrelu_context_release(ctx);
+            count++;
 #endif
             continue;
         }
+        snprintf(bd->id, sizeof bd->id, "%s", specs[i]);
         if (clrelu_context_create(&ctx, specs[i]) != CLRELU_OK) {
-            printf("%-6s (unusable: %s)\n", specs[i], clrelu_last_error());
+            snprintf(unusable[count++], sizeof unusable[0], "%s", clrelu_last_error());
             continue;
         }
         clrelu_context_info info;
         clrelu_context_get_info(ctx, &info, sizeof info);
-        static const char *kinds[] = {"simd", "gpu", "cpu", "accelerator"};
-        char driver[64];
-        if (info.kind == CLRELU_DEVICE_KIND_SIMD)
-            snprintf(driver, sizeof driver, "clrelu %s, %s", clrelu_version(), info.cpu_isa);
-        else
-            snprintf(driver, sizeof driver, "%s", info.driver);
-        char mem[32] = "-";
+        bd->kind = kinds[info.kind];
+        bd->compute_units = info.compute_units;
+        if (info.kind == CLRELU_DEVICE_KIND_SIMD) {
+            snprintf(bd->name, sizeof bd->name, "%s", info.device);
+            snprintf(bd->platform, sizeof bd->platform, "clrelu CPU path");
+            snprintf(bd->driver, sizeof bd->driver, "clrelu %s, %s", clrelu_version(),
+                     info.cpu_isa);
+        } else {
+            bench_describe_cl(info.platform_id, info.device_id, bd);
+        }
         if (info.global_mem)
-            snprintf(mem, sizeof mem, "%.1f GiB",
+            snprintf(mems[count], sizeof mems[count], "%.1f GiB",
                      (double)info.global_mem / (1024.0 * 1024.0 * 1024.0));
-        printf("%-6s %-12s %-40.40s %-32.32s %-24.24s %6u %10s\n", specs[i], kinds[info.kind],
-               info.device,
-               info.kind == CLRELU_DEVICE_KIND_SIMD ? "clrelu CPU path" : info.platform, driver,
-               info.compute_units, mem);
         clrelu_context_release(ctx);
+        count++;
+    }
+    int w_id = 6, w_kind = 11, w_name = 6, w_platform = 8, w_driver = 6;
+    for (int i = 0; i < count; ++i) {
+        if (unusable[i][0])
+            continue;
+#define WIDEN(w, str)                                                                              \
+    if ((int)strlen(str) > (w))                                                                    \
+    (w) = (int)strlen(str)
+        WIDEN(w_id, rows[i].id);
+        WIDEN(w_name, rows[i].name);
+        WIDEN(w_platform, rows[i].platform);
+        WIDEN(w_driver, rows[i].driver);
+#undef WIDEN
+    }
+    printf("%-*s %-*s %-*s %-*s %-*s %6s %10s\n", w_id, "id", w_kind, "kind", w_name, "device",
+           w_platform, "platform", w_driver, "driver", "units", "memory");
+    for (int i = 0; i < count; ++i) {
+        const bench_device *bd = &rows[i];
+        if (unusable[i][0]) {
+            printf("%-*s (unusable: %s)\n", w_id, bd->id, unusable[i]);
+            continue;
+        }
+        printf("%-*s %-*s %-*s %-*s %-*s %6u %10s\n", w_id, bd->id, w_kind, bd->kind, w_name,
+               bd->name, w_platform, bd->platform, w_driver, bd->driver, bd->compute_units,
+               mems[i]);
     }
     return 0;
 }
@@ -314,7 +361,7 @@ int main(int argc, char **argv) {
     parse_sizes(&o, "2^10..2^26");
     int sizes_given = 0, repeat_given = 0, min_time_given = 0;
 
-    enum { OPT_MIN_TIME = 256, OPT_NO_TRIP };
+    enum { OPT_MIN_TIME = 256, OPT_NO_TRIP, OPT_FAIL_SLOWER };
     static const struct option longs[] = {
         {"list", no_argument, NULL, 'l'},
         {"device", required_argument, NULL, 'd'},
@@ -328,6 +375,7 @@ int main(int argc, char **argv) {
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'O'},
         {"compare", required_argument, NULL, 'c'},
+        {"fail-slower", required_argument, NULL, OPT_FAIL_SLOWER},
         {"quick", no_argument, NULL, 'q'},
         {"quiet", no_argument, NULL, 'Q'},
         {"help", no_argument, NULL, 'h'},
@@ -379,14 +427,21 @@ int main(int argc, char **argv) {
                 o.format = BENCH_CSV;
             else if (strcmp(optarg, "json") == 0)
                 o.format = BENCH_JSON;
+            else if (strcmp(optarg, "gnuplot") == 0)
+                o.format = BENCH_GNUPLOT;
             else
-                die_usage("--format: unknown format '%s' (table, csv or json)", optarg);
+                die_usage("--format: unknown format '%s' (table, csv, json or gnuplot)", optarg);
             break;
         case 'O':
             o.output = optarg;
             break;
         case 'c':
             o.compare = optarg;
+            break;
+        case OPT_FAIL_SLOWER:
+            o.fail_slower = parse_positive("--fail-slower", optarg, 100);
+            if (!(o.fail_slower > 0))
+                die_usage("--fail-slower: a percentage above 0, not '%s'", optarg);
             break;
         case 'q':
             o.quick = 1;
@@ -406,8 +461,11 @@ int main(int argc, char **argv) {
     }
     if (optind < argc)
         die_usage("unexpected argument '%s'", argv[optind]);
+    if (o.fail_slower > 0 && !o.compare)
+        die_usage("--fail-slower needs --compare BASE.json");
     if (o.list)
         return list_devices();
+
     if (o.quick) {
         if (!sizes_given)
             parse_sizes(&o, "2^10,2^14,2^18,2^20");
@@ -464,6 +522,23 @@ int main(int argc, char **argv) {
         }
     }
 
+    /* The files before measuring: a baseline that cannot be read, or an output that cannot be
+     * written, fails now with the OS's reason, not after the whole run. */
+    bench_baseline *baseline = NULL;
+    if (o.compare) {
+        char why[256];
+        baseline = bench_baseline_load(o.compare, why, sizeof why);
+        if (!baseline) {
+            fprintf(stderr, "clrelu-bench: --compare %s: %s\n", o.compare, why);
+            return 2;
+        }
+    }
+    FILE *output = NULL;
+    if (o.output && !(output = fopen(o.output, "w"))) {
+        fprintf(stderr, "clrelu-bench: --output %s: %s\n", o.output, strerror(errno));
+        bench_baseline_free(baseline);
+        return 2;
+    }
     bench_run run;
     memset(&run, 0, sizeof run);
     run.devices = calloc((size_t)n_specs, sizeof *run.devices);
@@ -498,28 +573,40 @@ int main(int argc, char **argv) {
     if (!o.quiet && isatty(2))
         fputs("\033[K", stderr);
 
-    if (o.output) {
-        FILE *f = fopen(o.output, "w");
-        if (!f) {
-            fprintf(stderr, "clrelu-bench: cannot write %s\n", o.output);
-            return 1;
+    int write_failed = 0;
+    if (output) {
+        /* The format to the file, the table to stdout (--quiet silences progress only). */
+        bench_write(&o, &run, output, argc, argv);
+        int err = ferror(output) ? EIO : 0;
+        if (fclose(output) != 0 && !err)
+            err = errno;
+        if (err) {
+            fprintf(stderr, "clrelu-bench: --output %s: %s\n", o.output, strerror(err));
+            write_failed = 1;
         }
-        bench_write(&o, &run, f, argc, argv);
-        fclose(f);
-        if (!o.quiet && o.format != BENCH_TABLE) {
-            bench_opts table = o;
-            table.format = BENCH_TABLE;
-            bench_write(&table, &run, stdout, argc, argv);
-        }
+        bench_opts table = o;
+        table.format = BENCH_TABLE;
+        bench_write(&table, &run, stdout, argc, argv);
     } else {
         bench_write(&o, &run, stdout, argc, argv);
     }
-    int compare_failed =
-        o.compare && bench_compare(&run, o.compare, o.format == BENCH_TABLE ? stdout : stderr) < 0;
+    int regressed = 0;
+    if (baseline) {
+        int matched = 0, slower = 0;
+        bench_compare(&run, baseline, o.fail_slower,
+                      o.format == BENCH_TABLE || output ? stdout : stderr, &matched, &slower);
+        if (o.fail_slower > 0 && (slower > 0 || matched == 0)) {
+            fprintf(stderr, "clrelu-bench: --fail-slower %g: %s\n", o.fail_slower,
+                    matched == 0 ? "no configuration matched the baseline, nothing was compared"
+                                 : "a configuration is slower than the baseline allows");
+            regressed = 1;
+        }
+        bench_baseline_free(baseline);
+    }
     free(run.devices);
     free(run.results);
     free(run.trips);
-    if (compare_failed)
-        return 2;
-    return run.failures || unusable ? 1 : 0;
+    if (run.failures || unusable || write_failed)
+        return 1;
+    return regressed ? 3 : 0;
 }

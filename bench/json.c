@@ -26,9 +26,16 @@ static char *parse_str(parser *ps) {
     ps->p++;
     size_t cap = 64, len = 0;
     char *s = malloc(cap);
+    if (!s) {
+        ps->bad = 1;
+        return NULL;
+    }
     while (*ps->p && *ps->p != '"') {
         char c = *ps->p++;
         if (c == '\\') {
+            /* Never step past the terminating NUL: a file may end inside an escape. */
+            if (!*ps->p)
+                break;
             c = *ps->p++;
             if (c == 'u') { /* keep it simple: our writer only escapes control bytes */
                 c = '?';
@@ -38,13 +45,17 @@ static char *parse_str(parser *ps) {
                 c = '\n';
             } else if (c == 't') {
                 c = '\t';
-            } else if (c == '\0') {
-                ps->bad = 1;
-                break;
             }
         }
-        if (len + 2 > cap)
-            s = realloc(s, cap *= 2);
+        if (len + 2 > cap) {
+            char *bigger = realloc(s, cap *= 2);
+            if (!bigger) {
+                free(s);
+                ps->bad = 1;
+                return NULL;
+            }
+            s = bigger;
+        }
         s[len++] = c;
     }
     s[len] = '\0';
@@ -73,6 +84,10 @@ static jv *parse_value(parser *ps, int depth) {
         return NULL;
     }
     jv *v = calloc(1, sizeof *v);
+    if (!v) {
+        ps->bad = 1;
+        return NULL;
+    }
     char c = *ps->p;
     if (c == '{' || c == '[') {
         v->t = c == '{' ? J_OBJ : J_ARR;

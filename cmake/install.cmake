@@ -48,4 +48,8 @@ if(NOT CLRELU_PC_THREADS)
 endif()
 set(CLRELU_PC_LIBS_PRIVATE "${CLRELU_PC_THREADS} -lm")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/clrelu.pc.in ${PROJECT_BINARY_DIR}/clrelu.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/clrelu.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+# clrelu-static.pc: libclrelu.a by its file name, so the linker cannot take the shared library.
+configure_file(${PROJECT_SOURCE_DIR}/cmake/clrelu-static.pc.in ${PROJECT_BINARY_DIR}/clrelu-static.pc
+               @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/clrelu.pc ${PROJECT_BINARY_DIR}/clrelu-static.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

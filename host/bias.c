@@ -406,7 +406,8 @@ clrelu_status clrelu_bias_forward_host(clrelu_context *ctx, const clrelu_desc *d
     host_mat m[3] = {{"x", x, x_pitch, xs, 0},
                      {"bias", bias, 0, rows && cols ? cols : 0, 0},
                      {"y", y, y_pitch, ys, 1}};
-    if ((st = check_host_mats(ctx, fn, op.elsize, m, 3)) != CLRELU_OK || !xs)
+    if ((st = check_host_mats(ctx, fn, op.elsize, m, 3)) != CLRELU_OK ||
+        (st = clrelu__check_cpu_path(ctx, fn)) != CLRELU_OK || !xs)
         return st;
     clrelu__fpenv env;
     clrelu__fpenv_enter(&env);
@@ -449,7 +450,8 @@ clrelu_status clrelu_bias_backward_host(clrelu_context *ctx, const clrelu_desc *
                      {"bias", bias, 0, y_src ? 0 : vs, 0},
                      {"dx", dx, dx_pitch, xs, 1},
                      {"dbias", dbias, 0, dbias ? vs : 0, 1}};
-    if ((st = check_host_mats(ctx, fn, op.elsize, m, 5)) != CLRELU_OK || !gs)
+    if ((st = check_host_mats(ctx, fn, op.elsize, m, 5)) != CLRELU_OK ||
+        (st = clrelu__check_cpu_path(ctx, fn)) != CLRELU_OK || !gs)
         return st;
     const int dt = op.dtype, f64 = dt == CLRELU_DTYPE_F64;
     double *total = dbias ? calloc(cols, sizeof *total) : NULL;

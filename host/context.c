@@ -212,18 +212,19 @@ static clrelu_context *context_new(clrelu_status *st) {
     ctx->info.has_fp64 = 1;
     ctx->thread_min_bytes = CLRELU__THREAD_MIN_BYTES;
     ctx->stream_min_bytes = clrelu__cpu_stream_min_bytes();
+    /* A bad CLRELU_NUM_THREADS concerns the CPU path alone: it is kept as the reason the CPU
+     * path cannot run, and fails a context that is nothing but the CPU path, or a host call
+     * that would run there, never an OpenCL device's work. */
     const char *nt = getenv("CLRELU_NUM_THREADS");
     ctx->cpu_threads = clrelu__cpu_count();
     if (nt && *nt) {
         char *end;
         unsigned long v = strtoul(nt, &end, 10);
         if (*end || nt[0] == '-' || v < 1 || v > CLRELU__MAX_THREADS) {
-            *st = clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
-                               "clrelu_context_create: CLRELU_NUM_THREADS = '%s' is not a thread "
-                               "count from 1 to %d",
-                               nt, CLRELU__MAX_THREADS);
-            clrelu_context_release(ctx);
-            return NULL;
+            snprintf(ctx->cpu_threads_error, sizeof ctx->cpu_threads_error,
+                     "CLRELU_NUM_THREADS = '%.40s' is not a thread count from 1 to %d", nt,
+                     CLRELU__MAX_THREADS);
+            v = 1;
         }
         ctx->cpu_threads = (unsigned)v;
     }
@@ -232,6 +233,17 @@ static clrelu_context *context_new(clrelu_status *st) {
     ctx->info.compute_units = ctx->cpu_threads;
     *st = CLRELU_OK;
     return ctx;
+}
+
+clrelu_status clrelu__check_cpu_path(clrelu_context *ctx, const char *fn) {
+    if (!ctx->cpu_threads_error[0])
+        return CLRELU_OK;
+    return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT, "%s: %s, so the CPU path cannot run%s",
+                        fn, ctx->cpu_threads_error,
+                        ctx->has_device ? " (the context's OpenCL device can: "
+                                          "clrelu_context_set_host_path(ctx, "
+                                          "CLRELU_HOST_PATH_DEVICE))"
+                                        : "");
 }
 
 /* Reads what the context's device is, and chooses its tuning. A query that fails fails the
@@ -385,15 +397,11 @@ clrelu_status clrelu_context_create(clrelu_context **out, const char *device_spe
     if (!ctx)
         return st;
 
-    if (device_spec && strcasecmp(device_spec, "cpu") == 0) {
-        *out = ctx;
-        return CLRELU_OK;
-    }
     found_device f;
-    int cpu_path = 0;
-    st = resolve(device_spec, origin, &f, &cpu_path);
-    if (st == CLRELU_OK && !cpu_path)
-        st = open_device(ctx, &f);
+    int cpu_path = device_spec && strcasecmp(device_spec, "cpu") == 0;
+    st = cpu_path ? CLRELU_OK : resolve(device_spec, origin, &f, &cpu_path);
+    if (st == CLRELU_OK)
+        st = cpu_path ? clrelu__check_cpu_path(ctx, "clrelu_context_create") : open_device(ctx, &f);
     if (st != CLRELU_OK) {
         clrelu_context_release(ctx);
         return st;

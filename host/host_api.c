@@ -234,10 +234,11 @@ static unsigned threads_for(const clrelu_context *ctx, size_t bytes) {
 
 static clrelu_status run_host(clrelu_context *ctx, const char *fn, clrelu__op *op, size_t n,
                               const void *in0, const void *in1, void *out, uint32_t *mask) {
-    if (n == 0)
-        return CLRELU_OK;
     if (ctx->host_path == CLRELU_HOST_PATH_DEVICE)
-        return round_trip(ctx, fn, op, n, in0, in1, out, mask);
+        return n ? round_trip(ctx, fn, op, n, in0, in1, out, mask) : CLRELU_OK;
+    clrelu_status st = clrelu__check_cpu_path(ctx, fn);
+    if (st != CLRELU_OK || n == 0)
+        return st;
     clrelu__cpu_fn kernel = ctx->cpu->fn[op->pass][op->op][op->dtype][op->blend];
     const size_t bytes = bytes_moved(op, n);
     op->params.stream = bytes >= ctx->stream_min_bytes;

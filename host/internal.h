@@ -68,7 +68,10 @@ struct clrelu_context {
     cl_event scratch_event; /* the last use of pool slot 3 (dbias sums), for the next to wait on */
     clrelu_host_path host_path;
     const clrelu__cpu_kernels *cpu;
-    unsigned cpu_threads;        /* threads a host call may use (CLRELU_NUM_THREADS) */
+    unsigned cpu_threads; /* threads a host call may use (CLRELU_NUM_THREADS) */
+    /* Why CLRELU_NUM_THREADS is unusable ("" when it is fine): a context on an OpenCL device
+     * is still made, and only the work that would run on the CPU path fails, with this. */
+    char cpu_threads_error[160];
     size_t thread_min_bytes;     /* a host call moving fewer bytes stays on the calling thread */
     size_t stream_min_bytes;     /* one moving more uses non-temporal stores where they help */
     atomic_ulong threaded_calls; /* host calls split over threads (tests read it) */
@@ -111,6 +114,8 @@ void clrelu__spec_describe(const clrelu__spec_device *devs, size_t n, char *buf,
 
 /* context.c: vendor tuning is chosen here, once per context. */
 void clrelu__choose_tuning(clrelu_context *ctx);
+/* CLRELU_OK when the CPU path can run on ctx; else fails fn naming CLRELU_NUM_THREADS. */
+clrelu_status clrelu__check_cpu_path(clrelu_context *ctx, const char *fn);
 /* Tests only (link clrelu_static): the device behaves as if it had no cl_khr_fp64. */
 void clrelu__hide_fp64_for_testing(clrelu_context *ctx);
 

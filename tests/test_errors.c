@@ -204,6 +204,57 @@ static void test_num_threads__bad_count_is_a_clear_error(void **state) {
     clrelu_context_release(c);
 }
 
+/* A bad CLRELU_NUM_THREADS concerns the CPU path only: a context on an OpenCL device is made
+ * (created or wrapped) and does its device work; only its host calls that would run on the CPU
+ * path fail, naming the variable, and the same calls sent to the device succeed. */
+static void test_num_threads__bad_count_fails_only_the_cpu_paths_work(void **state) {
+    fixture *f = need_device(state);
+    setenv("CLRELU_NUM_THREADS", "two", 1);
+    clrelu_context *c = NULL, *w = NULL;
+    clrelu_status created = clrelu_context_create(&c, f->info.id);
+    clrelu_status wrapped = clrelu_context_wrap(&w, f->info.context, f->info.queue);
+    unsetenv("CLRELU_NUM_THREADS");
+    assert_int_equal(created, CLRELU_OK);
+    assert_int_equal(wrapped, CLRELU_OK);
+    clrelu_context_release(w);
+
+    float x[64], y[64], want[64];
+    kit_fill(CLRELU_DTYPE_F32, x, 64, 7u);
+    kit_relu_forward_f32(64, x, want);
+    /* On the device's buffers: as always. */
+    cl_int err;
+    clrelu_context_info info;
+    clrelu_context_get_info(c, &info, sizeof info);
+    cl_mem buf =
+        clCreateBuffer(info.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof x, x, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    assert_int_equal(clrelu_forward(c, &f->desc, 64, buf, 0, buf, 0, 0, NULL, NULL), CLRELU_OK);
+    assert_int_equal(clEnqueueReadBuffer(info.queue, buf, CL_TRUE, 0, sizeof y, y, 0, NULL, NULL),
+                     CL_SUCCESS);
+    clReleaseMemObject(buf);
+    assert_bits_equal(y, want, 64, "forward on the device with a bad CLRELU_NUM_THREADS");
+
+    /* Host arrays on the CPU path: refused by name, output untouched. */
+    uint32_t guard[64];
+    fill_guard(guard, 64);
+    memcpy(y, guard, sizeof y);
+    assert_int_equal(clrelu_forward_host(c, &f->desc, 64, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(c, "clrelu_forward_host: CLRELU_NUM_THREADS = 'two'");
+    assert_memory_equal(y, guard, sizeof y);
+    assert_int_equal(clrelu_backward_host(c, &f->desc, 64, x, x, y), CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(c, "clrelu_backward_host: CLRELU_NUM_THREADS");
+    assert_int_equal(clrelu_bias_forward_host(c, &f->desc, 8, 8, x, 8, x, y, 8),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_message_has(c, "clrelu_bias_forward_host: CLRELU_NUM_THREADS");
+    assert_memory_equal(y, guard, sizeof y);
+
+    /* The same host call sent to the device runs. */
+    assert_int_equal(clrelu_context_set_host_path(c, CLRELU_HOST_PATH_DEVICE), CLRELU_OK);
+    assert_int_equal(clrelu_forward_host(c, &f->desc, 64, x, y), CLRELU_OK);
+    assert_bits_equal(y, want, 64, "forward_host through the device with a bad CLRELU_NUM_THREADS");
+    clrelu_context_release(c);
+}
+
 static void test_context_wrap__rejects_null_and_mismatched_queue(void **state) {
     fixture *f = need_device(state);
     clrelu_context *w = NULL;
@@ -700,6 +751,7 @@ int main(void) {
         /* Last: it hides AVX-512 from detection for the rest of the process. */
         cmocka_unit_test(test_cpu_isa__unknown_or_missing_isa_is_a_clear_error),
         cmocka_unit_test(test_num_threads__bad_count_is_a_clear_error),
+        cmocka_unit_test(test_num_threads__bad_count_fails_only_the_cpu_paths_work),
     };
     unsetenv("CLRELU_DEVICE");
     unsetenv("CLRELU_CPU_ISA");

@@ -110,8 +110,11 @@ typedef struct clrelu_context clrelu_context;
  * one CLRELU_CPU_ISA names (scalar, sse2, avx2, avx512 on x86; scalar, neon on AArch64): a
  * forced ISA this CPU or this build lacks is CLRELU_ERROR_ISA_UNAVAILABLE. Large host calls
  * on the CPU path are split over up to CLRELU_NUM_THREADS threads (default: the cores this
- * process may run on; 1 to 256, anything else is CLRELU_ERROR_INVALID_ARGUMENT), from a pool
- * started once per process; small ones stay on the calling thread.
+ * process may run on), from a pool started once per process; small ones stay on the calling
+ * thread. A CLRELU_NUM_THREADS that is not a count from 1 to 256 fails only the CPU path's
+ * work, with CLRELU_ERROR_INVALID_ARGUMENT and a message naming it: creating a context on the
+ * CPU path, and the host calls of a device context that would run on the CPU path; the
+ * device's own calls (and host calls sent to it with CLRELU_HOST_PATH_DEVICE) still work.
  * On success *out holds the context (release it with clrelu_context_release). On failure
  * *out is NULL and clrelu_last_error() says why. */
 CLRELU_API clrelu_status clrelu_context_create(clrelu_context **out, const char *device_spec);
@@ -148,7 +151,8 @@ typedef enum clrelu_device_kind {
 /* What a context runs on. Strings are NUL-terminated and truncated to fit. */
 typedef struct clrelu_context_info {
     clrelu_device_kind kind;
-    char id[16];           /* a spec that selects this device again: "cpu" or "P:D" (wrapped: "") */
+    char id[16];           /* a spec that selects this device again: "cpu" or "P:D"; for a
+                              wrapped context the P:D of its device, "" if not enumerable */
     char platform[128];    /* platform name ("" on the CPU path) */
     char device[128];      /* device name, or the CPU's brand string on the CPU path */
     char driver[64];       /* driver version ("" on the CPU path) */
@@ -169,7 +173,8 @@ typedef struct clrelu_context_info {
 CLRELU_API clrelu_status clrelu_context_get_info(const clrelu_context *ctx,
                                                  clrelu_context_info *info, size_t info_size);
 
-/* Where the host-array calls (clrelu_forward_host, clrelu_backward_host) run. */
+/* Where the host-array calls (clrelu_forward_host, clrelu_forward_mask_host,
+ * clrelu_backward_host) run. The bias epilogue's host calls always run on the CPU path. */
 typedef enum clrelu_host_path {
     CLRELU_HOST_PATH_CPU = 0,    /* the CPU SIMD path (default: PCIe is slower than host RAM) */
     CLRELU_HOST_PATH_DEVICE = 1, /* copy to the context's device, run there, copy back */
@@ -199,8 +204,9 @@ CLRELU_API clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrel
  * (s = desc->negative_slope, c = desc->ceiling). x <= 0 includes -0.0, -inf and negative
  * subnormals: relu(-0.0) = +0.0, leaky(-0.0) = -0.0, and leaky with s = 0 at -inf is NaN, as
  * in IEEE arithmetic and PyTorch. The derivative at exactly 0 is 0 (s for leaky), and at
- * exactly c it is 0 for clipped. RELU equals PyTorch's relu, LEAKY its leaky_relu, CLIPPED
- * its hardtanh(x, 0, c) (relu6 with c = 6). */
+ * exactly c it is 0 for clipped. RELU, LEAKY and CLIPPED are the functions of PyTorch's relu,
+ * leaky_relu and hardtanh(x, 0, c) (relu6 with c = 6); where the bits differ (the sign of a zero
+ * from -0.0, NaN) docs/semantics.md has the table. */
 typedef enum clrelu_op {
     CLRELU_OP_RELU = 0,
     CLRELU_OP_LEAKY_RELU = 1,

@@ -1,11 +1,17 @@
 # SPDX-License-Identifier: Apache-2.0
 # Run as `cmake -P` (tests/CMakeLists.txt does): installs the clrelu build in CLRELU_BUILD_DIR
-# into a fresh prefix under WORK_DIR, then builds tests/consumer against that prefix alone and
-# runs it, shared and static, the MODE way:
-#   cmake       find_package(clrelu) and clrelu::clrelu / clrelu::clrelu_static
-#   pkg-config  `pkg-config --cflags --libs clrelu`, and --static against libclrelu.a
+# into a fresh prefix under WORK_DIR, then, the MODE way:
+#   cmake       builds tests/consumer against that prefix alone with find_package(clrelu) and
+#               clrelu::clrelu / clrelu::clrelu_static, and runs both;
+#   pkg-config  runs the README's own pkg-config commands (the sh block after the marker
+#               <!-- readme-pkg-config -->, with /opt/clrelu replaced by the prefix) on
+#               tests/consumer/consumer.c as app.c, checks that the shared binary needs
+#               libclrelu and finds it by its run path, and that the static one does not need
+#               it at all, and runs both;
+#   bench       runs the installed clrelu-bench with no environment variables at all: its run
+#               path ($ORIGIN/../lib) must find the libclrelu installed beside it.
 # Inputs: CLRELU_BUILD_DIR SOURCE_DIR WORK_DIR MODE GENERATOR C_COMPILER LIBDIR PKG_CONFIG
-#         VERSION CONFIG
+#         VERSION CONFIG README
 cmake_minimum_required(VERSION 3.18)
 
 # Runs a command; on failure stops with its output. OUT receives stdout.
@@ -63,29 +69,66 @@ elseif(MODE STREQUAL "pkg-config")
   if(NOT got STREQUAL VERSION)
     message(FATAL_ERROR "pkg-config says clrelu ${got}, the build is ${VERSION}")
   endif()
-  step("pkg-config --cflags" cflags "${PKG_CONFIG}" --cflags clrelu)
-  step("pkg-config --libs" libs "${PKG_CONFIG}" --libs clrelu)
-  step("pkg-config --static --libs" static_libs "${PKG_CONFIG}" --static --libs clrelu)
-  message(STATUS "cflags: ${cflags}libs: ${libs}static libs: ${static_libs}")
-  separate_arguments(cflags UNIX_COMMAND "${cflags}")
-  separate_arguments(libs UNIX_COMMAND "${libs}")
-  separate_arguments(static_libs UNIX_COMMAND "${static_libs}")
-  foreach(needed -lm)
-    if(NOT needed IN_LIST static_libs)
-      message(FATAL_ERROR "pkg-config --static --libs clrelu lacks ${needed}: ${static_libs}")
+
+  # The README's commands, word for word but for the prefix.
+  step("extracting the README's pkg-config commands" out "${CMAKE_COMMAND}" "-DREADME=${README}"
+       "-DOUTPUT=${WORK_DIR}/readme-pkg-config.txt" -DMARKER=readme-pkg-config -DFENCE=sh
+       -P "${SOURCE_DIR}/../../cmake/extract_readme_example.cmake")
+  file(READ "${WORK_DIR}/readme-pkg-config.txt" commands)
+  string(REPLACE "/opt/clrelu" "${prefix}" commands "${commands}")
+  if(NOT commands MATCHES "pkg-config")
+    message(FATAL_ERROR "the README's pkg-config block runs no pkg-config:\n${commands}")
+  endif()
+  file(WRITE "${WORK_DIR}/readme-pkg-config.sh" "set -e\n${commands}")
+  file(COPY_FILE "${SOURCE_DIR}/consumer.c" "${WORK_DIR}/app.c")
+  # CC as the build's compiler, and pkg-config as found, first on PATH for the script.
+  get_filename_component(pc_dir "${PKG_CONFIG}" DIRECTORY)
+  file(CREATE_LINK "${C_COMPILER}" "${WORK_DIR}/cc" SYMBOLIC)
+  set(ENV{PATH} "${WORK_DIR}:${pc_dir}:$ENV{PATH}")
+  message(STATUS "the README's commands:\n${commands}")
+  execute_process(COMMAND sh -x "${WORK_DIR}/readme-pkg-config.sh" WORKING_DIRECTORY "${WORK_DIR}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the README's pkg-config commands failed (${rc}):\n${out}\n${err}")
+  endif()
+  message(STATUS "${err}")
+
+  # What each binary needs at run time.
+  find_program(READELF NAMES readelf REQUIRED)
+  foreach(exe app app-static)
+    if(NOT EXISTS "${WORK_DIR}/${exe}")
+      message(FATAL_ERROR "the README's pkg-config commands built no ${exe}")
     endif()
+    step("readelf -d ${exe}" dyn_${exe} "${READELF}" -d "${WORK_DIR}/${exe}")
   endforeach()
-
-  step("compiling the consumer (shared)" out "${C_COMPILER}" -std=c11 "${SOURCE_DIR}/consumer.c"
-       ${cflags} -o "${WORK_DIR}/consumer_pc" ${libs} "-Wl,-rpath,${libdir}")
-  run_consumer("${WORK_DIR}/consumer_pc")
-
-  # Static: the archive in place of -lclrelu (which would pick the shared library), and the
-  # private libraries pkg-config adds for --static.
-  list(TRANSFORM static_libs REPLACE "^-lclrelu$" "${libdir}/libclrelu.a")
-  step("compiling the consumer (static)" out "${C_COMPILER}" -std=c11 "${SOURCE_DIR}/consumer.c"
-       ${cflags} -o "${WORK_DIR}/consumer_pc_static" ${static_libs})
-  run_consumer("${WORK_DIR}/consumer_pc_static")
+  if(NOT dyn_app MATCHES "NEEDED[^\n]*libclrelu\\.so")
+    message(FATAL_ERROR "app (pkg-config --libs clrelu) does not link libclrelu.so:\n${dyn_app}")
+  endif()
+  if(NOT dyn_app MATCHES "(RUNPATH|RPATH)[^\n]*${prefix}")
+    message(FATAL_ERROR "app has no run path to ${prefix}:\n${dyn_app}")
+  endif()
+  if(dyn_app-static MATCHES "libclrelu")
+    message(FATAL_ERROR "app-static (pkg-config --static clrelu-static) still needs libclrelu:\n"
+                        "${dyn_app-static}")
+  endif()
+  run_consumer("${WORK_DIR}/app")
+  run_consumer("${WORK_DIR}/app-static")
+elseif(MODE STREQUAL "bench")
+  set(bench "${prefix}/bin/clrelu-bench")
+  if(NOT EXISTS "${bench}")
+    message(FATAL_ERROR "the install has no ${bench}")
+  endif()
+  # env -i: no LD_LIBRARY_PATH, no HOME, nothing; only the executable's own run path.
+  step("env -i clrelu-bench --version" out env -i "${bench}" --version)
+  if(NOT out MATCHES "clrelu-bench ${VERSION}")
+    message(FATAL_ERROR "the installed clrelu-bench said: ${out}")
+  endif()
+  step("env -i clrelu-bench on the CPU path" out env -i "${bench}" --quiet --device cpu --op forward
+       --sizes 2^10 --no-host-trip --repeat 1 --min-time 0)
+  if(NOT out MATCHES "\ncpu +forward +f32")
+    message(FATAL_ERROR "the installed clrelu-bench measured nothing:\n${out}")
+  endif()
+  message(STATUS "the installed clrelu-bench runs from ${prefix} with no environment:\n${out}")
 else()
   message(FATAL_ERROR "MODE must be cmake or pkg-config, not '${MODE}'")
 endif()
