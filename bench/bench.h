@@ -26,6 +26,7 @@ typedef struct bench_opts {
     double min_time; /* seconds of timed calls per configuration, at least */
     int repeat;      /* timed calls per configuration, at least */
     int batch;       /* back-to-back launches timed with one wait */
+    kit_data data;   /* --data: the inputs every configuration runs on */
     int host_trip;   /* measure host-array round trips */
     bench_format format;
     const char *output;
@@ -136,7 +137,8 @@ int bench_first_call_probe(const char *spec);
 
 /* Output. */
 void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc, char **argv);
-/* Prints ratios against a saved JSON run; returns the number of flagged changes, or -1. */
-int bench_compare(const bench_run *run, const char *baseline_path, FILE *out);
+/* Prints ratios against a saved JSON run (data: this run's --data, named beside the baseline's);
+ * returns the number of flagged changes, or -1. */
+int bench_compare(const bench_run *run, const char *data, const char *baseline_path, FILE *out);
 
 #endif

@@ -76,10 +76,22 @@ static void host_info(char *name, size_t nlen, char *os, size_t olen) {
         snprintf(os, olen, "unknown");
 }
 
+/* What --data means, for the reports. */
+static const char *data_meaning(const kit_data *d) {
+    switch (d->kind) {
+    case KIT_DATA_NORMAL:
+        return "random values in [-10, 10)";
+    case KIT_DATA_SUBNORMAL:
+        return "random values in [-10, 10), that fraction of them subnormal";
+    default:
+        return "random values, a quarter special: NaNs, +-0, +-inf, subnormals, ...";
+    }
+}
+
 static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
-    (void)o;
     char buf[32], buf2[32];
-    fprintf(f, "clrelu-bench %s\n\nDevices\n", clrelu_version());
+    fprintf(f, "clrelu-bench %s\n\nData: %s (%s)\n\nDevices\n", clrelu_version(), o->data.name,
+            data_meaning(&o->data));
     for (int i = 0; i < run->n_devices; ++i) {
         const bench_device *d = &run->devices[i];
         if (!d->kind)
@@ -194,14 +206,14 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
                 run->failures);
 }
 
-static void write_csv(const bench_run *run, FILE *f) {
+static void write_csv(const bench_opts *o, const bench_run *run, FILE *f) {
     fprintf(f, "device,op,dtype,n,kernel_s_median,kernel_s_min,kernel_s_max,wall_s_median,"
-               "batch_n,batch_s,gbps,copy_gbps,pct_of_copy\n");
+               "batch_n,batch_s,gbps,copy_gbps,pct_of_copy,data\n");
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
-        fprintf(f, "%s,%s,%s,%zu,%.6g,%.6g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%.4g\n", r->device, r->op,
+        fprintf(f, "%s,%s,%s,%zu,%.6g,%.6g,%.6g,%.6g,%d,%.6g,%.6g,%.6g,%.4g,%s\n", r->device, r->op,
                 r->dtype, r->n, r->kernel_median, r->kernel_min, r->kernel_max, r->wall_median,
-                r->batch_n, r->batch_s, r->gbps, r->copy_gbps, r->pct_of_copy);
+                r->batch_n, r->batch_s, r->gbps, r->copy_gbps, r->pct_of_copy, o->data.name);
     }
 }
 
@@ -222,6 +234,8 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
     json_string(f, cmd);
     fprintf(f, ",\n  \"date\": ");
     json_string(f, when);
+    fprintf(f, ",\n  \"data\": ");
+    json_string(f, o->data.name);
     fprintf(f, ",\n  \"host\": {\"name\": ");
     json_string(f, host);
     fprintf(f, ", \"os\": ");
@@ -330,7 +344,7 @@ void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc,
         write_table(o, run, out);
         break;
     case BENCH_CSV:
-        write_csv(run, out);
+        write_csv(o, run, out);
         break;
     case BENCH_JSON:
         write_json(o, run, out, argc, argv);
@@ -347,7 +361,7 @@ static double noise(double kmin, double kmed) {
     return kmed > 0 && kmin > 0 ? (kmed - kmin) / kmed : 0;
 }
 
-int bench_compare(const bench_run *run, const char *path, FILE *out) {
+int bench_compare(const bench_run *run, const char *data, const char *path, FILE *out) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "clrelu-bench: --compare %s: cannot open it\n", path);
@@ -374,6 +388,10 @@ int bench_compare(const bench_run *run, const char *path, FILE *out) {
             "\nCompared with %s (ratio = this run's GB/s / the baseline's; flagged where the "
             "medians differ by more than both runs' noise + 2%%)\n",
             path);
+    /* Runs from before --data existed used the special mix. */
+    const char *base_data = jv_member(root, "data") ? jv_str(root, "data") : "special";
+    fprintf(out, "Data: the baseline's %s, this run's %s%s\n", base_data, data,
+            strcmp(base_data, data) ? " (DIFFERENT: the ratios compare different inputs)" : "");
     fprintf(out, "%-5s %-16s %-5s %8s %9s %9s %7s %7s\n", "dev", "op", "dtype", "n", "base GB/s",
             "now GB/s", "ratio", "noise");
     for (int i = 0; i < run->n_results; ++i) {

@@ -3,6 +3,7 @@
 #include "kit.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -663,6 +664,22 @@ static uint32_t next(uint32_t *s) {
     return *s = x;
 }
 
+/* A value in [-10, 10) (around 0 and both sides of the ceiling 6) as dtype's bits. */
+static uint64_t random_value(clrelu_dtype dtype, uint32_t *s) {
+    double v = ((double)(next(s) >> 8) / (double)(1u << 24) - 0.5) * 20.0;
+    uint64_t bits;
+    if (dtype == CLRELU_DTYPE_F64) {
+        memcpy(&bits, &v, 8);
+        return bits;
+    }
+    float f = (float)v;
+    uint32_t w;
+    memcpy(&w, &f, 4);
+    return dtype == CLRELU_DTYPE_F32    ? w
+           : dtype == CLRELU_DTYPE_BF16 ? w >> 16
+                                        : encode_small(&fmt_f16, (double)f);
+}
+
 void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed) {
     uint32_t s = seed ? seed : 1;
     size_t n_specials;
@@ -678,20 +695,65 @@ void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed) {
         case 2:
             bits = ((uint64_t)next(&s) << 32) | next(&s); /* any pattern at all */
             break;
-        default: {
-            /* A value in [-10, 10): around 0 and both sides of the ceiling 6. */
-            double v = ((double)(next(&s) >> 8) / (double)(1u << 24) - 0.5) * 20.0;
-            if (dtype == CLRELU_DTYPE_F64) {
-                memcpy(&bits, &v, 8);
-            } else {
-                float f = (float)v;
-                uint32_t w;
-                memcpy(&w, &f, 4);
-                bits = dtype == CLRELU_DTYPE_F32    ? w
-                       : dtype == CLRELU_DTYPE_BF16 ? w >> 16
-                                                    : encode_small(&fmt_f16, (double)f);
-            }
+        default:
+            bits = random_value(dtype, &s);
         }
+        store_bits(dtype, x, i, bits);
+    }
+}
+
+int kit_data_parse(const char *text, kit_data *out) {
+    memset(out, 0, sizeof *out);
+    if (strlen(text) >= sizeof out->name)
+        return -1;
+    snprintf(out->name, sizeof out->name, "%s", text);
+    if (strcmp(text, "special") == 0) {
+        out->kind = KIT_DATA_SPECIAL;
+        return 0;
+    }
+    if (strcmp(text, "normal") == 0) {
+        out->kind = KIT_DATA_NORMAL;
+        return 0;
+    }
+    if (strncmp(text, "subnormal:", 10) != 0)
+        return -1;
+    const char *rate = text + 10;
+    char *end;
+    double num = strtod(rate, &end), den = 1;
+    if (end == rate)
+        return -1;
+    if (*end == '/') {
+        const char *d = end + 1;
+        den = strtod(d, &end);
+        if (end == d)
+            return -1;
+    }
+    if (*end || !(num > 0) || !(den > 0) || !(num <= den))
+        return -1;
+    out->kind = KIT_DATA_SUBNORMAL;
+    out->rate = num / den;
+    return 0;
+}
+
+void kit_fill_data(const kit_data *data, clrelu_dtype dtype, void *x, size_t n, uint32_t seed) {
+    if (data->kind == KIT_DATA_SPECIAL) {
+        kit_fill(dtype, x, n, seed);
+        return;
+    }
+    uint32_t s = seed ? seed : 1;
+    /* An element is subnormal when a uniform 32-bit draw falls below rate * 2^32. */
+    const double limit = data->kind == KIT_DATA_SUBNORMAL ? data->rate * 4294967296.0 : 0;
+    const int payload_bits = dtype == CLRELU_DTYPE_F32    ? 23
+                             : dtype == CLRELU_DTYPE_F16  ? 10
+                             : dtype == CLRELU_DTYPE_BF16 ? 7
+                                                          : 52;
+    const uint64_t sign = (uint64_t)1 << (payload_bits == 23 ? 31 : payload_bits == 52 ? 63 : 15);
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t bits = random_value(dtype, &s);
+        if ((double)next(&s) < limit) {
+            uint64_t r = ((uint64_t)next(&s) << 32) | next(&s);
+            uint64_t payload = r & (((uint64_t)1 << payload_bits) - 1);
+            bits = (payload ? payload : 1) | (r >> 63 ? sign : 0);
         }
         store_bits(dtype, x, i, bits);
     }

@@ -98,6 +98,21 @@ void kit_relu_forward_f32(size_t n, const float *x, float *y);
  * ceiling 6), deterministic in seed. */
 void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed);
 
+/* The data a run uses (clrelu-bench's --data): KIT_DATA_SPECIAL is kit_fill's mix; NORMAL is
+ * random values in [-10, 10) only (no zeros, subnormals, infinities or NaNs); SUBNORMAL is NORMAL
+ * with each element replaced, with probability rate, by a subnormal of random sign and payload. */
+typedef enum kit_data_kind { KIT_DATA_SPECIAL, KIT_DATA_NORMAL, KIT_DATA_SUBNORMAL } kit_data_kind;
+typedef struct kit_data {
+    kit_data_kind kind;
+    double rate;   /* KIT_DATA_SUBNORMAL: the fraction of elements that are subnormal, (0, 1] */
+    char name[32]; /* as written: "special", "normal", "subnormal:1/16" */
+} kit_data;
+/* Parses "special", "normal" or "subnormal:RATE" (RATE a fraction like 1/16 or a number in
+ * (0, 1]) into *out. Returns 0, or -1 when text is none of them. */
+int kit_data_parse(const char *text, kit_data *out);
+/* Fills n elements of dtype with data, deterministic in seed (special: kit_fill). */
+void kit_fill_data(const kit_data *data, clrelu_dtype dtype, void *x, size_t n, uint32_t seed);
+
 /* The special values of each dtype, as bits. */
 const uint64_t *kit_specials(clrelu_dtype dtype, size_t *count);
 
