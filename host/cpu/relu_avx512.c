@@ -154,9 +154,10 @@ static inline __mmask32 bits16_step(int op, __m512i h, __m512i inf, __m512i c_ou
 }
 
 /* slope * v with a NaN product made canonical (cr_mul32): one rounding, MXCSR as the call set
- * it (no flush to zero). */
+ * it (no flush to zero). As CR_FMUL, fma(slope, v, -0): the product's bits, from the FMA unit,
+ * which has no slow path for a subnormal product. */
 static inline __m512i mul32_v(__m512 slope, __m512i v) {
-    const __m512 r = _mm512_mul_ps(slope, _mm512_castsi512_ps(v));
+    const __m512 r = _mm512_fmadd_ps(slope, _mm512_castsi512_ps(v), _mm512_set1_ps(-0.0f));
     return _mm512_mask_mov_epi32(_mm512_castps_si512(r), _mm512_cmp_ps_mask(r, r, _CMP_UNORD_Q),
                                  _mm512_set1_epi32(0x7fc00000));
 }
@@ -319,7 +320,7 @@ static inline __attribute__((always_inline)) void fast_bits_bwdm(int wide, int o
 /* f64 lanes, 8 per register (cr_fwd64 / cr_pass64 / cr_grad64): four registers make a mask
  * word. The product is (double)slope * x, canonical when it is a NaN (cr_mul64). */
 static inline __m512i mul64_v(__m512d slope, __m512i v) {
-    const __m512d r = _mm512_mul_pd(slope, _mm512_castsi512_pd(v));
+    const __m512d r = _mm512_fmadd_pd(slope, _mm512_castsi512_pd(v), _mm512_set1_pd(-0.0));
     return _mm512_mask_mov_epi64(_mm512_castpd_si512(r), _mm512_cmp_pd_mask(r, r, _CMP_UNORD_Q),
                                  _mm512_set1_epi64(0x7ff8000000000000LL));
 }
