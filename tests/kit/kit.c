@@ -435,7 +435,7 @@ void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const voi
     clrelu_desc plain = *desc;
     plain.alpha = 1.0f;
     plain.beta = 0.0f;
-    static const kit_op fwd = {"", CLRELU_OP_RELU, KIT_FWD, 2, 0, 1, 0, NULL, NULL, NULL};
+    static const kit_op fwd = {"", CLRELU_OP_RELU, KIT_FWD, 2, 0, 1, 0, NULL, NULL, NULL, 0.0f};
     switch (op->kind) {
     case KIT_BWD_X:
         memmove(in1, x, n * es);
@@ -486,7 +486,7 @@ static clrelu_desc with_source(const clrelu_desc *desc, kit_kind kind) {
     }                                                                                              \
     static void name##_reference(const clrelu_desc *desc, size_t n, const void *const *in,         \
                                  void *out) {                                                      \
-        static const kit_op op = {"", CLRELU_OP_RELU, kind, 0, 0, 0, 0, NULL, NULL, NULL};         \
+        static const kit_op op = {"", CLRELU_OP_RELU, kind, 0, 0, 0, 0, NULL, NULL, NULL, 0.0f};   \
         clrelu_desc d = with_source(desc, kind);                                                   \
         kit_reference(&op, &d, n, in[0], kind == KIT_FWD ? NULL : in[1], out, NULL);               \
     }
@@ -495,13 +495,18 @@ KIT_SHORT_FORMS(bwd_x, KIT_BWD_X)
 KIT_SHORT_FORMS(bwd_y, KIT_BWD_Y)
 
 #define KIT_FWD_OP(name, op)                                                                       \
-    { name, op, KIT_FWD, 2, 0, 1, 0, fwd_device, fwd_host, fwd_reference }
+    { name, op, KIT_FWD, 2, 0, 1, 0, fwd_device, fwd_host, fwd_reference, 0.0f }
 #define KIT_BWDX_OP(name, op)                                                                      \
-    { name, op, KIT_BWD_X, 3, 0, 2, 1, bwd_x_device, bwd_x_host, bwd_x_reference }
+    { name, op, KIT_BWD_X, 3, 0, 2, 1, bwd_x_device, bwd_x_host, bwd_x_reference, 0.0f }
 #define KIT_BWDY_OP(name, op)                                                                      \
-    { name, op, KIT_BWD_Y, 3, 0, 2, 1, bwd_y_device, bwd_y_host, bwd_y_reference }
+    { name, op, KIT_BWD_Y, 3, 0, 2, 1, bwd_y_device, bwd_y_host, bwd_y_reference, 0.0f }
 #define KIT_MASK_OP(name, op, kind, arrays)                                                        \
-    { name, op, kind, arrays, 1, 0, kind != KIT_FWD_MASK, NULL, NULL, NULL }
+    { name, op, kind, arrays, 1, 0, kind != KIT_FWD_MASK, NULL, NULL, NULL, 0.0f }
+/* Accumulating into the output (beta = 1): it is read as well as written. */
+#define KIT_FWD_ACC_OP(name, op)                                                                   \
+    { name, op, KIT_FWD, 3, 0, 1, 0, fwd_device, fwd_host, fwd_reference, 1.0f }
+#define KIT_BWDX_ACC_OP(name, op)                                                                  \
+    { name, op, KIT_BWD_X, 4, 0, 2, 1, bwd_x_device, bwd_x_host, bwd_x_reference, 1.0f }
 
 const kit_op kit_ops[] = {
     KIT_FWD_OP("forward", CLRELU_OP_RELU),
@@ -519,6 +524,8 @@ const kit_op kit_ops[] = {
     KIT_BWDY_OP("clipped_backward_y", CLRELU_OP_CLIPPED_RELU),
     KIT_MASK_OP("clipped_forward_mask", CLRELU_OP_CLIPPED_RELU, KIT_FWD_MASK, 2),
     KIT_MASK_OP("clipped_backward_mask", CLRELU_OP_CLIPPED_RELU, KIT_BWD_MASK, 2),
+    KIT_FWD_ACC_OP("forward_accumulate", CLRELU_OP_RELU),
+    KIT_BWDX_ACC_OP("backward_accumulate", CLRELU_OP_RELU),
 };
 const size_t kit_ops_count = sizeof kit_ops / sizeof kit_ops[0];
 
@@ -531,6 +538,7 @@ const kit_op *kit_find_op(const char *name) {
 
 clrelu_desc kit_desc(const kit_op *op, clrelu_dtype dtype) {
     clrelu_desc d = clrelu_desc_make(op->op, dtype);
+    d.beta = op->beta;
     d.grad_from = op->kind == KIT_BWD_Y      ? CLRELU_GRAD_FROM_Y
                   : op->kind == KIT_BWD_MASK ? CLRELU_GRAD_FROM_MASK
                                              : CLRELU_GRAD_FROM_X;

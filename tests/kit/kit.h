@@ -38,13 +38,15 @@ typedef struct kit_op {
     clrelu_status (*host)(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
                           const void *const *in, void *out);
     void (*reference)(const clrelu_desc *desc, size_t n, const void *const *in, void *out);
+    float beta; /* the blending it runs with (alpha 1): 0, or 1 to accumulate into the output */
 } kit_op;
 
 extern const kit_op kit_ops[];
 extern const size_t kit_ops_count;
 /* The op named name, or NULL. */
 const kit_op *kit_find_op(const char *name);
-/* The descriptor for op on dtype: clrelu_desc_make, with grad_from as the kind says. */
+/* The descriptor for op on dtype: clrelu_desc_make, with grad_from as the kind says and beta as
+ * the op has it. */
 clrelu_desc kit_desc(const kit_op *op, clrelu_dtype dtype);
 /* Bytes the op must move for n elements of size elsize. */
 double kit_bytes(const kit_op *op, size_t n, size_t elsize);
