@@ -84,11 +84,15 @@ static inline cr_u64 cr_u64_(double d) {
  * plus -0 rounds as the product alone does, to a subnormal or to zero too; a zero product keeps
  * its sign, since -0 + -0 = -0 and +0 + -0 = +0; NaN in, NaN out), but computed by the FMA unit,
  * which on AMD Zen 4 takes no slow path for a subnormal product where the multiplier does
- * (docs/performance-cpu.md). OpenCL keeps the plain product: neither CPU runtime measured here
- * got faster with fma (relu.cl's vector twins multiply the same way). */
+ * (docs/performance-cpu.md). The -0 is read from a constant defined elsewhere (host/cpu/
+ * dispatch.c), since Clang folds fma(a, b, -0.0) back into a * b, which it may. OpenCL keeps the
+ * plain product (relu.cl's vector twins multiply the same way): LLVM, under PoCL too, would fold
+ * it, and the CPU runtimes' own measurements are in docs/performance-cpu.md. */
 #if !defined(__OPENCL_C_VERSION__) && (defined(__FP_FAST_FMAF) || defined(__FMA__))
-#define CR_FMUL(a, b) __builtin_fmaf((a), (b), -0.0f)
-#define CR_DMUL(a, b) __builtin_fma((a), (b), -0.0)
+extern const float clrelu__neg_zero_f;
+extern const double clrelu__neg_zero_d;
+#define CR_FMUL(a, b) __builtin_fmaf((a), (b), clrelu__neg_zero_f)
+#define CR_DMUL(a, b) __builtin_fma((a), (b), clrelu__neg_zero_d)
 #else
 #define CR_FMUL(a, b) ((a) * (b))
 #define CR_DMUL(a, b) ((a) * (b))

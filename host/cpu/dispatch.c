@@ -210,6 +210,13 @@ unsigned clrelu__cpu_count(void) {
     return n > 0 ? (unsigned)n : 1u;
 }
 
+/* The addend of relu_math.h's CR_FMUL / CR_DMUL and of the hand-written kernels' multiplies,
+ * fma(a, b, -0): a constant the compiler cannot see from there, so that it cannot fold the
+ * fused multiply-add back into a plain multiply (Clang does), which is slow on subnormal
+ * products. */
+const float clrelu__neg_zero_f = -0.0f;
+const double clrelu__neg_zero_d = -0.0;
+
 /* MXCSR: all exceptions masked, round to nearest, FTZ and DAZ off (its reset value). On
  * AArch64, FPCR with round to nearest and FZ off. A process that enabled flush-to-zero (for
  * example a library built with -ffast-math) would otherwise change leaky and blended results

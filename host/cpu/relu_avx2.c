@@ -116,7 +116,8 @@ static inline __m256i canon32_v(__m256 r) {
 
 /* slope * v, one rounding, on the FMA unit (CR_FMUL: no slow path for subnormal products). */
 static inline __m256i mul32_v(__m256 slope, __m256i v) {
-    return canon32_v(_mm256_fmadd_ps(slope, _mm256_castsi256_ps(v), _mm256_set1_ps(-0.0f)));
+    return canon32_v(
+        _mm256_fmadd_ps(slope, _mm256_castsi256_ps(v), _mm256_set1_ps(clrelu__neg_zero_f)));
 }
 
 /* f(b) (cr_fwd32) and the pass bits (cr_pass32) of 8 lanes. */
@@ -152,7 +153,7 @@ static inline __m256i grad32_v(int op, __m256i pass, __m256i g, const consts32 *
 static inline __m256i blend32_v(int bl, __m256i t, __m256i old, const consts32 *k, int pass_t) {
     if (bl == CR_PLAIN)
         return t;
-    const __m256 neg0 = _mm256_set1_ps(-0.0f);
+    const __m256 neg0 = _mm256_set1_ps(clrelu__neg_zero_f);
     __m256 r = _mm256_fmadd_ps(k->alpha, _mm256_castsi256_ps(t), neg0);
     if (bl == CR_BLEND)
         r = _mm256_add_ps(r, _mm256_fmadd_ps(k->beta, _mm256_castsi256_ps(old), neg0));
@@ -617,7 +618,8 @@ static inline __m256i sel64_v(__m256i mask, __m256i a, __m256i b) { /* mask ? a 
 }
 
 static inline __m256i mul64_v(__m256d slope, __m256i v) {
-    const __m256d r = _mm256_fmadd_pd(slope, _mm256_castsi256_pd(v), _mm256_set1_pd(-0.0));
+    const __m256d r =
+        _mm256_fmadd_pd(slope, _mm256_castsi256_pd(v), _mm256_set1_pd(clrelu__neg_zero_d));
     return _mm256_castpd_si256(
         _mm256_blendv_pd(r, _mm256_castsi256_pd(_mm256_set1_epi64x(0x7ff8000000000000LL)),
                          _mm256_cmp_pd(r, r, _CMP_UNORD_Q)));

@@ -118,7 +118,8 @@ static inline __mmask32 bits16_step(int op, __m512i h, __m512i inf, __m512i c_ou
  * it (no flush to zero). As CR_FMUL, fma(slope, v, -0): the product's bits, from the FMA unit,
  * which has no slow path for a subnormal product. */
 static inline __m512i mul32_v(__m512 slope, __m512i v) {
-    const __m512 r = _mm512_fmadd_ps(slope, _mm512_castsi512_ps(v), _mm512_set1_ps(-0.0f));
+    const __m512 r =
+        _mm512_fmadd_ps(slope, _mm512_castsi512_ps(v), _mm512_set1_ps(clrelu__neg_zero_f));
     return _mm512_mask_mov_epi32(_mm512_castps_si512(r), _mm512_cmp_ps_mask(r, r, _CMP_UNORD_Q),
                                  _mm512_set1_epi32(0x7fc00000));
 }
@@ -281,7 +282,8 @@ static inline __attribute__((always_inline)) void fast_bits_bwdm(int wide, int o
 /* f64 lanes, 8 per register (cr_fwd64 / cr_pass64 / cr_grad64): four registers make a mask
  * word. The product is (double)slope * x, canonical when it is a NaN (cr_mul64). */
 static inline __m512i mul64_v(__m512d slope, __m512i v) {
-    const __m512d r = _mm512_fmadd_pd(slope, _mm512_castsi512_pd(v), _mm512_set1_pd(-0.0));
+    const __m512d r =
+        _mm512_fmadd_pd(slope, _mm512_castsi512_pd(v), _mm512_set1_pd(clrelu__neg_zero_d));
     return _mm512_mask_mov_epi64(_mm512_castpd_si512(r), _mm512_cmp_pd_mask(r, r, _CMP_UNORD_Q),
                                  _mm512_set1_epi64(0x7ff8000000000000LL));
 }
@@ -449,7 +451,7 @@ static inline __m512 canon_ps(__m512 r) {
 static inline __m512i blend_v(int bl, __m512i t, __m512i old, __m512 alpha, __m512 beta) {
     if (bl == CR_PLAIN)
         return t;
-    const __m512 neg0 = _mm512_set1_ps(-0.0f);
+    const __m512 neg0 = _mm512_set1_ps(clrelu__neg_zero_f);
     __m512 r = _mm512_fmadd_ps(alpha, _mm512_castsi512_ps(t), neg0);
     if (bl == CR_BLEND)
         r = _mm512_add_ps(r, _mm512_fmadd_ps(beta, _mm512_castsi512_ps(old), neg0));
