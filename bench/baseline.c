@@ -130,6 +130,10 @@ bench_baseline *bench_baseline_parse(const char *text, char *why, size_t why_len
         return fail(b, why, why_len, "not a clrelu-bench JSON file (not an object)");
     const jv *schema = jv_member(b->root, "schema_version");
     b->schema_version = schema && schema->t == J_NUM ? (int)schema->num : 1;
+    /* Runs from before --data existed used the special mix. */
+    b->data = member_str(b->root, "data");
+    if (!b->data)
+        b->data = "special";
     const jv *devices = jv_member(b->root, "devices");
     const jv *results = jv_member(b->root, "results");
     if (!devices || devices->t != J_ARR || !results || results->t != J_ARR)

@@ -25,6 +25,7 @@ typedef struct bench_base_result {
 typedef struct bench_baseline {
     jv *root;
     int schema_version; /* 1 for files written before the field existed */
+    const char *data;   /* the run's --data ("special" for files from before it existed) */
     bench_base_device *devices;
     int n_devices;
     bench_base_result *results;

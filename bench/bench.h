@@ -29,6 +29,7 @@ typedef struct bench_opts {
     double min_time; /* seconds of timed calls per configuration, at least */
     int repeat;      /* timed calls per configuration, at least */
     int batch;       /* back-to-back launches timed with one wait */
+    kit_data data;   /* --data: the inputs every configuration runs on */
     int host_trip;   /* measure host-array round trips */
     bench_format format;
     const char *output;
@@ -152,12 +153,13 @@ void bench_cpu_model(char *buf, size_t len);
 
 /* Output. */
 void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc, char **argv);
-/* Prints ratios against a baseline run (baseline.h), matching devices by platform, name and
+/* Prints ratios against a baseline run (baseline.h; data: this run's --data, named beside the
+ * baseline's), matching devices by platform, name and
  * driver; warns on stderr about devices it cannot match or whose driver differs. Fills
  * *matched and, with fail_slower > 0, *slower: the configurations more than fail_slower
  * percent slower than the baseline. Returns the number flagged beyond the noise. */
 struct bench_baseline;
-int bench_compare(const bench_run *run, const struct bench_baseline *base, double fail_slower,
-                  FILE *out, int *matched, int *slower);
+int bench_compare(const bench_run *run, const char *data, const struct bench_baseline *base,
+                  double fail_slower, FILE *out, int *matched, int *slower);
 
 #endif

@@ -456,11 +456,11 @@ int bench_cpu(const bench_opts *o, bench_run *run, int cpu_index, int onednn_ind
                                                                    : "onednn",
                                op->name, dt->name, n);
                 op_arg a = {ctx, op, kit_desc(op, dt->dtype), n, in0, in1, out, mask, CLRELU_OK};
-                kit_fill(dt->dtype, x, n, 1234u);
+                kit_fill_data(&o->data, dt->dtype, x, n, 1234u);
                 if (op->kind == KIT_FWD || op->kind == KIT_FWD_MASK)
                     memcpy(in0, x, n * dt->size);
                 else
-                    kit_fill(dt->dtype, in0, n, 4321u);
+                    kit_fill_data(&o->data, dt->dtype, in0, n, 4321u);
                 kit_make_in1(op, &a.desc, n, x, in1);
                 memset(expected, 0, n * dt->size);
                 kit_reference(op, &a.desc, n, in0, in1, expected, expected_mask);

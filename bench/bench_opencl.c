@@ -211,23 +211,25 @@ static cl_int enqueue_op(void *p, cl_event *ev) {
     return a->st == CLRELU_OK ? CL_SUCCESS : CL_INVALID_OPERATION;
 }
 
-/* The op's inputs for n elements on the host: x and dy random with special values, in[1]
- * made from x as the op reads it (x, y = f(x), or the mask of x). */
-static void make_host_inputs(dev *d, const kit_op *op, const clrelu_desc *desc, size_t n) {
+/* The op's inputs for n elements on the host: x and dy from --data, in[1] made from x as the
+ * op reads it (x, y = f(x), or the mask of x). */
+static void make_host_inputs(const bench_opts *o, dev *d, const kit_op *op, const clrelu_desc *desc,
+                             size_t n) {
     size_t es = clrelu_dtype_size(desc->dtype);
-    kit_fill(desc->dtype, d->host_x, n, 1234u);
+    kit_fill_data(&o->data, desc->dtype, d->host_x, n, 1234u);
     if (op->kind == KIT_FWD || op->kind == KIT_FWD_MASK)
         memcpy(d->host_in[0], d->host_x, n * es);
     else
-        kit_fill(desc->dtype, d->host_in[0], n, 4321u);
+        kit_fill_data(&o->data, desc->dtype, d->host_in[0], n, 4321u);
     kit_make_in1(op, desc, n, d->host_x, d->host_in[1]);
 }
 
 /* The same, written to the device, with the output zeroed; 0, or -1 with the reason on stderr. */
-static int write_inputs(dev *d, const kit_op *op, const clrelu_desc *desc, size_t n) {
+static int write_inputs(const bench_opts *o, dev *d, const kit_op *op, const clrelu_desc *desc,
+                        size_t n) {
     size_t es = clrelu_dtype_size(desc->dtype);
     int fwd = op->kind == KIT_FWD || op->kind == KIT_FWD_MASK;
-    make_host_inputs(d, op, desc, n);
+    make_host_inputs(o, d, op, desc, n);
     size_t in1_bytes = op->kind == KIT_BWD_MASK ? clrelu_mask_words(n) * 4 : n * es;
     /* The fill pattern is one element: n * es bytes are a multiple of it for any n. */
     const uint64_t zero = 0;
@@ -504,7 +506,7 @@ static void host_round_trips(const bench_opts *o, dev *d, bench_run *run, const 
                 continue;
             bench_progress(o, run, "%s host round trip %s %s n=%zu", d->info.id, op->name, dt->name,
                            n);
-            make_host_inputs(d, op, &desc, n);
+            make_host_inputs(o, d, op, &desc, n);
             double tdev[64], tcpu[64];
             int k = 0;
             double start = bench_now();
@@ -586,7 +588,7 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
                 const kit_op *op = o->ops[oi];
                 bench_progress(o, run, "%s %s %s n=%zu", d.info.id, op->name, dt->name, n);
                 op_arg a = {&d, op, kit_desc(op, dt->dtype), n, CLRELU_OK};
-                if (write_inputs(&d, op, &a.desc, n) != 0 || check_output(&d, &a, dt) != 0) {
+                if (write_inputs(o, &d, op, &a.desc, n) != 0 || check_output(&d, &a, dt) != 0) {
                     run->failures++;
                     continue;
                 }

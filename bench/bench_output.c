@@ -100,10 +100,22 @@ static void host_info(char *name, size_t nlen, char *os, size_t olen) {
         snprintf(os, olen, "unknown");
 }
 
+/* What --data means, for the reports. */
+static const char *data_meaning(const kit_data *d) {
+    switch (d->kind) {
+    case KIT_DATA_NORMAL:
+        return "random values in [-10, 10)";
+    case KIT_DATA_SUBNORMAL:
+        return "random values in [-10, 10), that fraction of them subnormal";
+    default:
+        return "random values, a quarter special: NaNs, +-0, +-inf, subnormals, ...";
+    }
+}
+
 static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
-    (void)o;
     char buf[32], buf2[32];
-    fprintf(f, "clrelu-bench %s\n\nDevices\n", clrelu_version());
+    fprintf(f, "clrelu-bench %s\n\nData: %s (%s)\n\nDevices\n", clrelu_version(), o->data.name,
+            data_meaning(&o->data));
     for (int i = 0; i < run->n_devices; ++i) {
         const bench_device *d = &run->devices[i];
         if (!d->kind)
@@ -218,9 +230,9 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
                 run->failures);
 }
 
-static void write_csv(const bench_run *run, FILE *f) {
+static void write_csv(const bench_opts *o, const bench_run *run, FILE *f) {
     fprintf(f, "device,device_name,platform,driver,op,dtype,n,kernel_s_median,kernel_s_min,"
-               "kernel_s_max,wall_s_median,batch_n,batch_s,gbps,copy_gbps,pct_of_copy\n");
+               "kernel_s_max,wall_s_median,batch_n,batch_s,gbps,copy_gbps,pct_of_copy,data\n");
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
         const bench_device *d = device_by_id(run, r->device);
@@ -230,9 +242,11 @@ static void write_csv(const bench_run *run, FILE *f) {
         csv_string(f, d ? d->platform : "");
         fputc(',', f);
         csv_string(f, d ? d->driver : "");
-        fprintf(f, ",%s,%s,%zu,%.17g,%.17g,%.17g,%.17g,%d,%.17g,%.17g,%.17g,%.17g\n", r->op,
+        fprintf(f, ",%s,%s,%zu,%.17g,%.17g,%.17g,%.17g,%d,%.17g,%.17g,%.17g,%.17g,", r->op,
                 r->dtype, r->n, r->kernel_median, r->kernel_min, r->kernel_max, r->wall_median,
                 r->batch_n, r->batch_s, r->gbps, r->copy_gbps, r->pct_of_copy);
+        csv_string(f, o->data.name);
+        fputc('\n', f);
     }
 }
 
@@ -291,6 +305,8 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
     json_string(f, cmd);
     fprintf(f, ",\n  \"date\": ");
     json_string(f, when);
+    fprintf(f, ",\n  \"data\": ");
+    json_string(f, o->data.name);
     fprintf(f, ",\n  \"host\": {\"name\": ");
     json_string(f, host);
     fprintf(f, ", \"os\": ");
@@ -422,7 +438,7 @@ void bench_write(const bench_opts *o, const bench_run *run, FILE *out, int argc,
         write_table(o, run, out);
         break;
     case BENCH_CSV:
-        write_csv(run, out);
+        write_csv(o, run, out);
         break;
     case BENCH_JSON:
         write_json(o, run, out, argc, argv);
@@ -460,8 +476,8 @@ static const bench_base_device *base_device(const bench_baseline *base, const be
     return best;
 }
 
-int bench_compare(const bench_run *run, const bench_baseline *base, double fail_slower, FILE *out,
-                  int *matched_out, int *slower_out) {
+int bench_compare(const bench_run *run, const char *data, const bench_baseline *base,
+                  double fail_slower, FILE *out, int *matched_out, int *slower_out) {
     char buf[32];
     int flagged = 0, matched = 0, slower = 0;
     /* Which baseline device each measured one is: never by its P:D alone, which another
@@ -487,6 +503,8 @@ int bench_compare(const bench_run *run, const bench_baseline *base, double fail_
             "\nCompared with the baseline (ratio = this run's GB/s / the baseline's; flagged where "
             "the medians differ by more than both runs' noise + 2%%; devices matched by platform, "
             "name and driver)\n");
+    fprintf(out, "Data: the baseline's %s, this run's %s%s\n", base->data, data,
+            strcmp(base->data, data) ? " (DIFFERENT: the ratios compare different inputs)" : "");
     fprintf(out, "%-5s %-5s %-16s %-5s %8s %9s %9s %7s %7s\n", "dev", "base", "op", "dtype", "n",
             "base GB/s", "now GB/s", "ratio", "noise");
     for (int i = 0; i < run->n_results; ++i) {

@@ -99,6 +99,11 @@ static void usage(FILE *f) {
             "  --min-time SECONDS     time each configuration at least this long (default 0.02)\n"
             "  --repeat N             and at least N calls (default 5)\n"
             "  --batch N              back-to-back launches timed with one wait (default 100)\n"
+            "  --data KIND            the inputs: special (random values with a quarter special\n"
+            "                         values: NaNs, +-0, +-inf, subnormals, ...; the default),\n"
+            "                         normal (random values in [-10, 10) only), or\n"
+            "                         subnormal:RATE (normal, and a fraction RATE of the\n"
+            "                         elements subnormal, e.g. subnormal:1/16)\n"
             "  --no-host-trip         skip the host-array round trips\n"
             "  --format table|csv|json|gnuplot  (default table; gnuplot: for bench/plot.sh)\n"
             "  --output FILE          write the format to FILE (the table still goes to stdout)\n"
@@ -359,9 +364,10 @@ int main(int argc, char **argv) {
     parse_ops(&o, "forward,backward");
     parse_dtypes(&o, "f32");
     parse_sizes(&o, "2^10..2^26");
+    kit_data_parse("special", &o.data);
     int sizes_given = 0, repeat_given = 0, min_time_given = 0;
 
-    enum { OPT_MIN_TIME = 256, OPT_NO_TRIP, OPT_FAIL_SLOWER };
+    enum { OPT_MIN_TIME = 256, OPT_NO_TRIP, OPT_FAIL_SLOWER, OPT_DATA };
     static const struct option longs[] = {
         {"list", no_argument, NULL, 'l'},
         {"device", required_argument, NULL, 'd'},
@@ -372,6 +378,7 @@ int main(int argc, char **argv) {
         {"repeat", required_argument, NULL, 'r'},
         {"batch", required_argument, NULL, 'b'},
         {"no-host-trip", no_argument, NULL, OPT_NO_TRIP},
+        {"data", required_argument, NULL, OPT_DATA},
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'O'},
         {"compare", required_argument, NULL, 'c'},
@@ -419,6 +426,12 @@ int main(int argc, char **argv) {
             break;
         case OPT_NO_TRIP:
             o.host_trip = 0;
+            break;
+        case OPT_DATA:
+            if (kit_data_parse(optarg, &o.data) != 0)
+                die_usage("--data: unknown data '%s' (special, normal or subnormal:RATE with RATE "
+                          "in (0, 1], e.g. subnormal:1/16)",
+                          optarg);
             break;
         case 'f':
             if (strcmp(optarg, "table") == 0)
@@ -593,7 +606,7 @@ int main(int argc, char **argv) {
     int regressed = 0;
     if (baseline) {
         int matched = 0, slower = 0;
-        bench_compare(&run, baseline, o.fail_slower,
+        bench_compare(&run, o.data.name, baseline, o.fail_slower,
                       o.format == BENCH_TABLE || output ? stdout : stderr, &matched, &slower);
         if (o.fail_slower > 0 && (slower > 0 || matched == 0)) {
             fprintf(stderr, "clrelu-bench: --fail-slower %g: %s\n", o.fail_slower,

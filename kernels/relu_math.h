@@ -77,6 +77,27 @@ static inline cr_u64 cr_u64_(double d) {
 #define CR_SCALE   1 /* out = alpha * f */
 #define CR_BLEND   2 /* out = alpha * f + beta * out */
 
+/* CR_FMUL(a, b) (f32) and CR_DMUL(a, b) (f64): a * b rounded once, the family's one multiply
+ * (leaky's and PReLU's slope * x, backward's slope * dy, blending's alpha * f and beta * out;
+ * cr_mul32 / cr_mul64 below add the canonical NaN: call those). On a CPU with fast fused
+ * multiply-add it is fma(a, b, -0): the same bits as a * b for every input (the exact product
+ * plus -0 rounds as the product alone does, to a subnormal or to zero too; a zero product keeps
+ * its sign, since -0 + -0 = -0 and +0 + -0 = +0; NaN in, NaN out), but computed by the FMA unit,
+ * which on AMD Zen 4 takes no slow path for a subnormal product where the multiplier does
+ * (docs/performance-cpu.md). The -0 is read from a constant defined elsewhere (host/cpu/
+ * dispatch.c), since Clang folds fma(a, b, -0.0) back into a * b, which it may. OpenCL keeps the
+ * plain product (relu.cl's vector twins multiply the same way): LLVM, under PoCL too, would fold
+ * it, and the CPU runtimes' own measurements are in docs/performance-cpu.md. */
+#if !defined(__OPENCL_C_VERSION__) && (defined(__FP_FAST_FMAF) || defined(__FMA__))
+extern const float clrelu__neg_zero_f;
+extern const double clrelu__neg_zero_d;
+#define CR_FMUL(a, b) __builtin_fmaf((a), (b), clrelu__neg_zero_f)
+#define CR_DMUL(a, b) __builtin_fma((a), (b), clrelu__neg_zero_d)
+#else
+#define CR_FMUL(a, b) ((a) * (b))
+#define CR_DMUL(a, b) ((a) * (b))
+#endif
+
 /* Selections are written as bit masks rather than branches or ?: on computed values: both
  * compilers here (GCC for the CPU path, PoCL's LLVM) then vectorise the loops around them.
  * cr_sel32(cond, a, b) is cond ? a : b for cond 0 or 1. */
@@ -105,8 +126,9 @@ CR_FN cr_u32 cr_canon32(cr_u32 b) {
     return cr_sel32(cr_nan32(b), CR_QNAN32, b);
 }
 
+/* s * x, one rounding, a NaN product canonical: leaky's negative side and PReLU's. */
 CR_FN cr_u32 cr_mul32(float s, cr_u32 b) {
-    float r = s * CR_F32(b);
+    float r = CR_FMUL(s, CR_F32(b));
     return cr_canon32(CR_U32(r));
 }
 
@@ -145,10 +167,10 @@ CR_FN cr_u32 cr_grad32(int op, int pass, cr_u32 dy, float slope) {
 CR_FN cr_u32 cr_blend32(int mode, cr_u32 t, cr_u32 old, float alpha, float beta) {
     if (mode == CR_PLAIN)
         return t;
-    float p = alpha * CR_F32(t);
+    float p = CR_FMUL(alpha, CR_F32(t));
     float r = p;
     if (mode == CR_BLEND) {
-        float q = beta * CR_F32(old);
+        float q = CR_FMUL(beta, CR_F32(old));
         r = p + q;
     }
     return cr_sel32(cr_nan32(t), t, cr_canon32(CR_U32(r)));
@@ -257,7 +279,7 @@ CR_FN cr_u64 cr_canon64(cr_u64 b) {
 }
 
 CR_FN cr_u64 cr_mul64(float s, cr_u64 b) {
-    double r = (double)s * CR_F64(b);
+    double r = CR_DMUL((double)s, CR_F64(b));
     return cr_canon64(CR_U64(r));
 }
 
@@ -289,10 +311,10 @@ CR_FN cr_u64 cr_grad64(int op, int pass, cr_u64 dy, float slope) {
 CR_FN cr_u64 cr_blend64(int mode, cr_u64 t, cr_u64 old, float alpha, float beta) {
     if (mode == CR_PLAIN)
         return t;
-    double p = (double)alpha * CR_F64(t);
+    double p = CR_DMUL((double)alpha, CR_F64(t));
     double r = p;
     if (mode == CR_BLEND) {
-        double q = (double)beta * CR_F64(old);
+        double q = CR_DMUL((double)beta, CR_F64(old));
         r = p + q;
     }
     return cr_sel64(cr_nan64(t), t, cr_canon64(CR_U64(r)));

@@ -23,6 +23,59 @@ size_t test_max_n(void) {
     return (size_t)n;
 }
 
+test_fill_fn test_case_fill = kit_fill;
+
+static uint32_t xorshift(uint32_t *s) {
+    uint32_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *s = x;
+}
+
+void fill_tiny(clrelu_dtype dtype, void *p, size_t n, uint32_t seed) {
+    /* Per dtype: the payload bits, the exponent's position and the sign bit. */
+    const unsigned payload = dtype == CLRELU_DTYPE_F32    ? 23
+                             : dtype == CLRELU_DTYPE_F16  ? 10
+                             : dtype == CLRELU_DTYPE_BF16 ? 7
+                                                          : 52;
+    const unsigned sign_at = dtype == CLRELU_DTYPE_F32 ? 31 : dtype == CLRELU_DTYPE_F64 ? 63 : 15;
+    size_t n_specials;
+    const uint64_t *specials = kit_specials(dtype, &n_specials);
+    const size_t es = clrelu_dtype_size(dtype);
+    uint32_t s = seed ? seed : 1;
+    kit_fill_data(&(kit_data){KIT_DATA_NORMAL, 0, "normal"}, dtype, p, n, seed);
+    for (size_t i = 0; i < n; ++i) {
+        uint32_t r = xorshift(&s);
+        uint64_t bits = ((uint64_t)xorshift(&s) << 32 | xorshift(&s)) &
+                        (((uint64_t)1 << payload) - 1); /* a random payload */
+        switch (r & 3) {
+        case 0: /* subnormal */
+            bits |= bits == 0;
+            break;
+        case 1: /* a normal in the 12 smallest binades */
+            bits |= (uint64_t)(1 + (r >> 8) % 12) << payload;
+            break;
+        case 2:
+            bits = specials[(r >> 8) % n_specials];
+            break;
+        default:
+            continue; /* the ordinary value already there */
+        }
+        if (r & 0x80)
+            bits |= (uint64_t)1 << sign_at;
+        if (es == 8) {
+            memcpy((char *)p + i * 8, &bits, 8);
+        } else if (es == 4) {
+            uint32_t v = (uint32_t)bits;
+            memcpy((char *)p + i * 4, &v, 4);
+        } else {
+            uint16_t v = (uint16_t)bits;
+            memcpy((char *)p + i * 2, &v, 2);
+        }
+    }
+}
+
 void fill_guard(uint32_t *p, size_t n) {
     for (size_t i = 0; i < n; ++i)
         p[i] = GUARD_WORD;
@@ -190,11 +243,11 @@ static void case_prepare(case_data *c, const kit_op *op, const clrelu_desc *d, s
     assert_non_null(c->old);
     assert_non_null(c->expected);
     assert_non_null(c->expected_mask);
-    kit_fill(d->dtype, c->x, n, seed);
+    test_case_fill(d->dtype, c->x, n, seed);
     if (op->kind == KIT_FWD || op->kind == KIT_FWD_MASK) {
         memcpy(c->in0, c->x, n * c->es);
     } else {
-        kit_fill(d->dtype, c->in0, n, seed * 7 + 1);
+        test_case_fill(d->dtype, c->in0, n, seed * 7 + 1);
         kit_make_in1(op, d, n, c->x, c->in1);
     }
     /* The old output: random with NaNs, or what in place it really is. */
@@ -203,7 +256,7 @@ static void case_prepare(case_data *c, const kit_op *op, const clrelu_desc *d, s
     else if (sharing == CASE_OVER_IN1)
         memcpy(c->old, c->in1, n * c->es);
     else
-        kit_fill(d->dtype, c->old, n, seed * 13 + 5);
+        test_case_fill(d->dtype, c->old, n, seed * 13 + 5);
     memcpy(c->expected, c->old, n * c->es);
     kit_reference(op, d, n, c->in0, c->in1, c->expected, c->expected_mask);
 }

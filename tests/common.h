@@ -58,6 +58,17 @@ clrelu_desc test_desc(const kit_op *op, clrelu_dtype dtype, const test_config *c
 /* Whether the library must refuse this descriptor (leaky from y needs a positive slope). */
 int test_desc_is_invalid(const kit_op *op, const clrelu_desc *d);
 
+/* Values whose products with the test configurations' slopes and blending factors are
+ * subnormal, or that are subnormal themselves: a quarter each of subnormals (random sign and
+ * payload), tiny normals (the 12 smallest binades), special values (kit_specials) and ordinary
+ * values in [-10, 10); deterministic in seed. */
+void fill_tiny(clrelu_dtype dtype, void *p, size_t n, uint32_t seed);
+
+/* What run_host_case and run_device_case fill x, dy and the old output with: kit_fill (random
+ * values with special values mixed in; the default) or fill_tiny. */
+typedef void (*test_fill_fn)(clrelu_dtype dtype, void *p, size_t n, uint32_t seed);
+extern test_fill_fn test_case_fill;
+
 /* How a case shares arrays: separate, output over in0, or output over in1. */
 enum { CASE_SEPARATE, CASE_OVER_IN0, CASE_OVER_IN1 };
 

@@ -146,6 +146,7 @@ static void test_bench__quick_json_has_the_documented_shape(void **state) {
     assert_non_null(root);
     assert_int_equal((int)jv_num(root, "schema_version"), 2);
     assert_string_equal(jv_str(root, "clrelu_version"), clrelu_version());
+    assert_string_equal(jv_str(root, "data"), "special");
     const jv *host = jv_member(root, "host");
     assert_non_null(host);
     assert_int_equal(host->t, J_OBJ);
@@ -313,12 +314,12 @@ static void test_bench__csv_rows_name_their_device_and_driver(void **state) {
     assert_non_null(out);
     const char *header = "device,device_name,platform,driver,op,dtype,n,kernel_s_median,"
                          "kernel_s_min,kernel_s_max,wall_s_median,batch_n,batch_s,gbps,copy_gbps,"
-                         "pct_of_copy\n";
+                         "pct_of_copy,data\n";
     assert_memory_equal(out, header, strlen(header));
     const char *row = strstr(out, "\ncpu,");
     assert_non_null(row);
     static char fields[32][256];
-    assert_int_equal(csv_fields(row + 1, fields, 32), 16);
+    assert_int_equal(csv_fields(row + 1, fields, 32), 17);
     jv *root = NULL;
     const jv *cpu = run_device(&root, "cpu");
     assert_non_null(cpu);
@@ -328,8 +329,88 @@ static void test_bench__csv_rows_name_their_device_and_driver(void **state) {
     assert_string_equal(fields[3], jv_str(cpu, "driver"));
     assert_string_equal(fields[4], "forward");
     assert_string_equal(fields[6], "1024");
+    assert_string_equal(fields[16], "special");
     jv_free(root);
     free(out);
+}
+
+/* --data: the run says which data it used, in the table and in the JSON. */
+static void test_bench__data_is_in_every_report(void **state) {
+    (void)state;
+    const char *run = "--quick --quiet --device cpu --sizes 2^10 --no-host-trip --op leaky_forward "
+                      "--data subnormal:1/16";
+    assert_int_equal(bench(run), 0);
+    assert_true(file_has(out_path, "Data: subnormal:1/16 ("));
+    char args[512];
+    snprintf(args, sizeof args, "%s --format json --output '%s.data'", run, json_path);
+    assert_int_equal(bench(args), 0);
+    char path[300];
+    snprintf(path, sizeof path, "%s.data", json_path);
+    char *text = slurp(path);
+    remove(path);
+    assert_non_null(text);
+    jv *root = jv_parse(text);
+    free(text);
+    assert_non_null(root);
+    assert_string_equal(jv_str(root, "data"), "subnormal:1/16");
+    jv_free(root);
+    /* Compared with the default run: the data differ, and the comparison says so. */
+    snprintf(args, sizeof args,
+             "--quick --quiet --device cpu --sizes 2^10 --no-host-trip --data normal --compare "
+             "'%s'",
+             json_path);
+    assert_int_equal(bench(args), 0);
+    assert_true(file_has(out_path, "Data: the baseline's special, this run's normal (DIFFERENT"));
+}
+
+/* What each --data kind fills: normal has only finite normal values in [-10, 10); subnormal:RATE
+ * has that fraction of subnormals (of both signs) among them; special is kit_fill. */
+static void test_bench__data_kinds_fill_as_documented(void **state) {
+    (void)state;
+    enum { N = 1 << 16 };
+    static float x[N];
+    kit_data normal, sub, special;
+    assert_int_equal(kit_data_parse("normal", &normal), 0);
+    assert_int_equal(kit_data_parse("subnormal:1/16", &sub), 0);
+    assert_int_equal(kit_data_parse("special", &special), 0);
+    assert_true(sub.rate == 1.0 / 16);
+    kit_fill_data(&normal, CLRELU_DTYPE_F32, x, N, 3);
+    for (size_t i = 0; i < N; ++i)
+        assert_true(isnormal(x[i]) && x[i] >= -10 && x[i] < 10);
+    kit_fill_data(&sub, CLRELU_DTYPE_F32, x, N, 3);
+    size_t subnormal = 0, negative = 0;
+    for (size_t i = 0; i < N; ++i) {
+        if (fpclassify(x[i]) == FP_SUBNORMAL) {
+            subnormal++;
+            negative += signbit(x[i]) != 0;
+        } else {
+            assert_true(isnormal(x[i]) && x[i] >= -10 && x[i] < 10);
+        }
+    }
+    assert_in_range(subnormal, N / 16 - N / 64, N / 16 + N / 64);
+    assert_in_range(negative, subnormal / 4, subnormal * 3 / 4);
+    static float y[N];
+    kit_fill_data(&special, CLRELU_DTYPE_F32, x, N, 3);
+    kit_fill(CLRELU_DTYPE_F32, y, N, 3);
+    assert_memory_equal(x, y, sizeof x);
+    /* 16-bit subnormals too. */
+    static uint16_t h[N];
+    kit_fill_data(&sub, CLRELU_DTYPE_F16, h, N, 5);
+    size_t h_sub = 0;
+    for (size_t i = 0; i < N; ++i)
+        h_sub += (h[i] & 0x7c00) == 0 && (h[i] & 0x3ff) != 0;
+    assert_in_range(h_sub, N / 16 - N / 64, N / 16 + N / 64);
+    static const char *bad[] = {"",
+                                "subnormal",
+                                "subnormal:",
+                                "subnormal:0",
+                                "subnormal:3/2",
+                                "subnormal:1/0",
+                                "subnormal:x",
+                                "subnormal:1/16x",
+                                "normals"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); ++i)
+        assert_int_equal(kit_data_parse(bad[i], &sub), -1);
 }
 
 /* The driver string of OpenCL device spec ("P:D") as the driver reports it, whole. */
@@ -682,6 +763,8 @@ static void test_bench__argument_errors_print_usage_and_exit_2(void **state) {
         "--device onednn",
 #endif
         "--format xml",
+        "--data weird",
+        "--data subnormal:2",
         "--repeat 0",
         "--min-time -1",
         "--frobnicate",
@@ -900,6 +983,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bench__quick_json_has_the_documented_shape),
         cmocka_unit_test(test_bench__csv_rows_name_their_device_and_driver),
+        cmocka_unit_test(test_bench__data_is_in_every_report),
+        cmocka_unit_test(test_bench__data_kinds_fill_as_documented),
         cmocka_unit_test(test_bench__list_shows_every_device_by_its_spec),
         cmocka_unit_test(test_bench__long_driver_strings_are_not_truncated),
         cmocka_unit_test(test_bench__opencl_errors_print_their_names),

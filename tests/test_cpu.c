@@ -152,6 +152,72 @@ static size_t elements_for(const kit_op *op, const kit_dtype *dt, size_t bytes) 
     return (bytes + per - 1) / per;
 }
 
+/* Inputs full of subnormals and of tiny normals whose products with the slopes and blending
+ * factors are subnormal (fill_tiny), for every op, dtype and blending setting, at every tail,
+ * in place and not, with the stores streamed or not: the multiplies that avoid the slow path for
+ * subnormal products (relu_math.h's CR_FMUL, the hand-written kernels' own) must round as
+ * plain IEEE multiplies do. */
+static void test_cpu_family__subnormal_heavy_inputs_match_reference(void **state) {
+    (void)state;
+    uint32_t seed = 505;
+    test_case_fill = fill_tiny;
+    for (int stream = 0; stream <= 1; ++stream) {
+        clrelu_context *ctx = context_with_threads(1);
+        if (stream)
+            clrelu__set_stream_min_bytes_for_testing(ctx, 0);
+        for (size_t o = 0; o < kit_ops_count; ++o) {
+            const kit_op *op = &kit_ops[o];
+            for (size_t t = 0; t < kit_dtypes_count; ++t) {
+                for (size_t c = 0; c < test_configs_count; ++c) {
+                    clrelu_desc d = test_desc(op, kit_dtypes[t].dtype, &test_configs[c]);
+                    if (test_desc_is_invalid(op, &d))
+                        continue;
+                    for (size_t s = 0; s < ARRAY_LEN(small_sizes); ++s, ++seed) {
+                        run_host_case(ctx, op, &d, small_sizes[s], CASE_SEPARATE, seed % 4, seed);
+                        if (s % 3 == 0)
+                            run_host_case(ctx, op, &d, small_sizes[s], CASE_OVER_IN0, 0, seed);
+                    }
+                }
+            }
+        }
+        clrelu_context_release(ctx);
+    }
+    test_case_fill = kit_fill;
+}
+
+/* The kernels that decode, compute and encode in registers (f16 and bf16 with leaky or
+ * blending, f32 with blending; on AVX2 every hand-written kernel, which runs its last partial
+ * step on padded copies): every size from 0 to 80 and every start of the arrays within a
+ * 64-byte line, streamed stores on and off, every op and blending setting. */
+static void test_cpu_fused__every_tail_and_alignment(void **state) {
+    (void)state;
+    static const clrelu_dtype dtypes[] = {CLRELU_DTYPE_F16, CLRELU_DTYPE_BF16, CLRELU_DTYPE_F32};
+    uint32_t seed = 707;
+    for (int stream = 0; stream <= 1; ++stream) {
+        clrelu_context *ctx = context_with_threads(1);
+        if (stream)
+            clrelu__set_stream_min_bytes_for_testing(ctx, 0);
+        for (size_t t = 0; t < ARRAY_LEN(dtypes); ++t) {
+            const size_t lanes = 64 / clrelu_dtype_size(dtypes[t]); /* elements per line */
+            for (size_t o = 0; o < kit_ops_count; ++o) {
+                const kit_op *op = &kit_ops[o];
+                for (size_t c = 0; c < test_configs_count; ++c) {
+                    clrelu_desc d = test_desc(op, dtypes[t], &test_configs[c]);
+                    if (test_desc_is_invalid(op, &d))
+                        continue;
+                    for (size_t n = 0; n <= 80; ++n, ++seed)
+                        run_host_case(ctx, op, &d, n, CASE_SEPARATE, (n * 7 + c) % lanes, seed);
+                    for (size_t shift = 0; shift < lanes; ++shift, ++seed) {
+                        run_host_case(ctx, op, &d, 97, CASE_SEPARATE, shift, seed);
+                        run_host_case(ctx, op, &d, 64, CASE_OVER_IN0, shift, seed);
+                    }
+                }
+            }
+        }
+        clrelu_context_release(ctx);
+    }
+}
+
 /* Every op and dtype on 1, 2 and 3 threads, at sizes around the threading threshold (lowered
  * to 2 KiB so that it is cheap to cross, even emulated) and around the vector tails past it,
  * split into many parts, in place and not, blended and not. */
@@ -326,6 +392,8 @@ int main(void) {
         cmocka_unit_test(test_cpu_family__matches_reference_bitwise),
         cmocka_unit_test(test_cpu_family__in_place),
         cmocka_unit_test(test_cpu_family__every_special_in_every_lane),
+        cmocka_unit_test(test_cpu_family__subnormal_heavy_inputs_match_reference),
+        cmocka_unit_test(test_cpu_fused__every_tail_and_alignment),
         cmocka_unit_test(test_cpu_threads__match_reference_around_the_threshold),
         cmocka_unit_test(test_cpu_threads__match_reference_around_the_default_threshold),
         cmocka_unit_test(test_cpu_threads__concurrent_callers_are_exact),

@@ -103,6 +103,11 @@ void clrelu__cpu_parallel(unsigned threads, unsigned parts, clrelu__part_fn fn, 
 /* Part part of parts of n elements, [*begin, *end): cut at multiples of 32 elements. */
 void clrelu__cpu_split(size_t n, unsigned part, unsigned parts, size_t *begin, size_t *end);
 
+/* -0, the addend of the multiplies done as fma(a, b, -0) (relu_math.h's CR_FMUL says why), kept
+ * out of the compiler's sight in dispatch.c. */
+extern const float clrelu__neg_zero_f;
+extern const double clrelu__neg_zero_d;
+
 /* The floating-point environment the kernels assume (round to nearest, subnormals neither
  * flushed nor treated as zero), whatever the calling process set; restored by _leave. */
 typedef struct clrelu__fpenv {

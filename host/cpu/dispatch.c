@@ -41,15 +41,17 @@ static void detect(void) {
     unsigned max_leaf = __get_cpuid_max(0, NULL);
     if (max_leaf >= 1 && __get_cpuid(1, &a, &b, &c, &d)) {
         detected.sse2 = (d >> 26) & 1;
-        int f16c = (c >> 29) & 1;
+        int f16c = (c >> 29) & 1, fma = (c >> 12) & 1;
         int osxsave = (c >> 27) & 1;
         unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
         int os_avx = (xcr0 & 0x6) == 0x6;      /* XMM and YMM state */
         int os_avx512 = (xcr0 & 0xe6) == 0xe6; /* and opmask, ZMM_Hi256, Hi16_ZMM */
         if (max_leaf >= 7) {
             __cpuid_count(7, 0, a, b, c, d);
-            /* "avx2" includes F16C (every AVX2 CPU has it) for the f16 conversions. */
-            detected.avx2 = os_avx && ((b >> 5) & 1) && f16c;
+            /* "avx2" includes F16C (for the f16 conversions) and FMA (the multiply without a
+             * slow path for subnormal products, relu_math.h's CR_FMUL): every AVX2 CPU from
+             * Intel and AMD has both. */
+            detected.avx2 = os_avx && ((b >> 5) & 1) && f16c && fma;
             /* "avx512" is the Skylake-X set the kernels are compiled for: F, DQ, BW, VL. */
             detected.avx512 = os_avx512 && ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) &&
                               ((b >> 31) & 1);
@@ -207,6 +209,13 @@ unsigned clrelu__cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (unsigned)n : 1u;
 }
+
+/* The addend of relu_math.h's CR_FMUL / CR_DMUL and of the hand-written kernels' multiplies,
+ * fma(a, b, -0): a constant the compiler cannot see from there, so that it cannot fold the
+ * fused multiply-add back into a plain multiply (Clang does), which is slow on subnormal
+ * products. */
+const float clrelu__neg_zero_f = -0.0f;
+const double clrelu__neg_zero_d = -0.0;
 
 /* MXCSR: all exceptions masked, round to nearest, FTZ and DAZ off (its reset value). On
  * AArch64, FPCR with round to nearest and FZ off. A process that enabled flush-to-zero (for

@@ -3,6 +3,7 @@
 #include "kit.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -434,7 +435,7 @@ void kit_make_in1(const kit_op *op, const clrelu_desc *desc, size_t n, const voi
     clrelu_desc plain = *desc;
     plain.alpha = 1.0f;
     plain.beta = 0.0f;
-    static const kit_op fwd = {"", CLRELU_OP_RELU, KIT_FWD, 2, 0, 1, 0, NULL, NULL, NULL};
+    static const kit_op fwd = {"", CLRELU_OP_RELU, KIT_FWD, 2, 0, 1, 0, NULL, NULL, NULL, 0.0f};
     switch (op->kind) {
     case KIT_BWD_X:
         memmove(in1, x, n * es);
@@ -485,7 +486,7 @@ static clrelu_desc with_source(const clrelu_desc *desc, kit_kind kind) {
     }                                                                                              \
     static void name##_reference(const clrelu_desc *desc, size_t n, const void *const *in,         \
                                  void *out) {                                                      \
-        static const kit_op op = {"", CLRELU_OP_RELU, kind, 0, 0, 0, 0, NULL, NULL, NULL};         \
+        static const kit_op op = {"", CLRELU_OP_RELU, kind, 0, 0, 0, 0, NULL, NULL, NULL, 0.0f};   \
         clrelu_desc d = with_source(desc, kind);                                                   \
         kit_reference(&op, &d, n, in[0], kind == KIT_FWD ? NULL : in[1], out, NULL);               \
     }
@@ -494,13 +495,18 @@ KIT_SHORT_FORMS(bwd_x, KIT_BWD_X)
 KIT_SHORT_FORMS(bwd_y, KIT_BWD_Y)
 
 #define KIT_FWD_OP(name, op)                                                                       \
-    { name, op, KIT_FWD, 2, 0, 1, 0, fwd_device, fwd_host, fwd_reference }
+    { name, op, KIT_FWD, 2, 0, 1, 0, fwd_device, fwd_host, fwd_reference, 0.0f }
 #define KIT_BWDX_OP(name, op)                                                                      \
-    { name, op, KIT_BWD_X, 3, 0, 2, 1, bwd_x_device, bwd_x_host, bwd_x_reference }
+    { name, op, KIT_BWD_X, 3, 0, 2, 1, bwd_x_device, bwd_x_host, bwd_x_reference, 0.0f }
 #define KIT_BWDY_OP(name, op)                                                                      \
-    { name, op, KIT_BWD_Y, 3, 0, 2, 1, bwd_y_device, bwd_y_host, bwd_y_reference }
+    { name, op, KIT_BWD_Y, 3, 0, 2, 1, bwd_y_device, bwd_y_host, bwd_y_reference, 0.0f }
 #define KIT_MASK_OP(name, op, kind, arrays)                                                        \
-    { name, op, kind, arrays, 1, 0, kind != KIT_FWD_MASK, NULL, NULL, NULL }
+    { name, op, kind, arrays, 1, 0, kind != KIT_FWD_MASK, NULL, NULL, NULL, 0.0f }
+/* Accumulating into the output (beta = 1): it is read as well as written. */
+#define KIT_FWD_ACC_OP(name, op)                                                                   \
+    { name, op, KIT_FWD, 3, 0, 1, 0, fwd_device, fwd_host, fwd_reference, 1.0f }
+#define KIT_BWDX_ACC_OP(name, op)                                                                  \
+    { name, op, KIT_BWD_X, 4, 0, 2, 1, bwd_x_device, bwd_x_host, bwd_x_reference, 1.0f }
 
 const kit_op kit_ops[] = {
     KIT_FWD_OP("forward", CLRELU_OP_RELU),
@@ -518,6 +524,8 @@ const kit_op kit_ops[] = {
     KIT_BWDY_OP("clipped_backward_y", CLRELU_OP_CLIPPED_RELU),
     KIT_MASK_OP("clipped_forward_mask", CLRELU_OP_CLIPPED_RELU, KIT_FWD_MASK, 2),
     KIT_MASK_OP("clipped_backward_mask", CLRELU_OP_CLIPPED_RELU, KIT_BWD_MASK, 2),
+    KIT_FWD_ACC_OP("forward_accumulate", CLRELU_OP_RELU),
+    KIT_BWDX_ACC_OP("backward_accumulate", CLRELU_OP_RELU),
 };
 const size_t kit_ops_count = sizeof kit_ops / sizeof kit_ops[0];
 
@@ -530,6 +538,7 @@ const kit_op *kit_find_op(const char *name) {
 
 clrelu_desc kit_desc(const kit_op *op, clrelu_dtype dtype) {
     clrelu_desc d = clrelu_desc_make(op->op, dtype);
+    d.beta = op->beta;
     d.grad_from = op->kind == KIT_BWD_Y      ? CLRELU_GRAD_FROM_Y
                   : op->kind == KIT_BWD_MASK ? CLRELU_GRAD_FROM_MASK
                                              : CLRELU_GRAD_FROM_X;
@@ -663,6 +672,22 @@ static uint32_t next(uint32_t *s) {
     return *s = x;
 }
 
+/* A value in [-10, 10) (around 0 and both sides of the ceiling 6) as dtype's bits. */
+static uint64_t random_value(clrelu_dtype dtype, uint32_t *s) {
+    double v = ((double)(next(s) >> 8) / (double)(1u << 24) - 0.5) * 20.0;
+    uint64_t bits;
+    if (dtype == CLRELU_DTYPE_F64) {
+        memcpy(&bits, &v, 8);
+        return bits;
+    }
+    float f = (float)v;
+    uint32_t w;
+    memcpy(&w, &f, 4);
+    return dtype == CLRELU_DTYPE_F32    ? w
+           : dtype == CLRELU_DTYPE_BF16 ? w >> 16
+                                        : encode_small(&fmt_f16, (double)f);
+}
+
 void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed) {
     uint32_t s = seed ? seed : 1;
     size_t n_specials;
@@ -678,20 +703,65 @@ void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed) {
         case 2:
             bits = ((uint64_t)next(&s) << 32) | next(&s); /* any pattern at all */
             break;
-        default: {
-            /* A value in [-10, 10): around 0 and both sides of the ceiling 6. */
-            double v = ((double)(next(&s) >> 8) / (double)(1u << 24) - 0.5) * 20.0;
-            if (dtype == CLRELU_DTYPE_F64) {
-                memcpy(&bits, &v, 8);
-            } else {
-                float f = (float)v;
-                uint32_t w;
-                memcpy(&w, &f, 4);
-                bits = dtype == CLRELU_DTYPE_F32    ? w
-                       : dtype == CLRELU_DTYPE_BF16 ? w >> 16
-                                                    : encode_small(&fmt_f16, (double)f);
-            }
+        default:
+            bits = random_value(dtype, &s);
         }
+        store_bits(dtype, x, i, bits);
+    }
+}
+
+int kit_data_parse(const char *text, kit_data *out) {
+    memset(out, 0, sizeof *out);
+    if (strlen(text) >= sizeof out->name)
+        return -1;
+    snprintf(out->name, sizeof out->name, "%s", text);
+    if (strcmp(text, "special") == 0) {
+        out->kind = KIT_DATA_SPECIAL;
+        return 0;
+    }
+    if (strcmp(text, "normal") == 0) {
+        out->kind = KIT_DATA_NORMAL;
+        return 0;
+    }
+    if (strncmp(text, "subnormal:", 10) != 0)
+        return -1;
+    const char *rate = text + 10;
+    char *end;
+    double num = strtod(rate, &end), den = 1;
+    if (end == rate)
+        return -1;
+    if (*end == '/') {
+        const char *d = end + 1;
+        den = strtod(d, &end);
+        if (end == d)
+            return -1;
+    }
+    if (*end || !(num > 0) || !(den > 0) || !(num <= den))
+        return -1;
+    out->kind = KIT_DATA_SUBNORMAL;
+    out->rate = num / den;
+    return 0;
+}
+
+void kit_fill_data(const kit_data *data, clrelu_dtype dtype, void *x, size_t n, uint32_t seed) {
+    if (data->kind == KIT_DATA_SPECIAL) {
+        kit_fill(dtype, x, n, seed);
+        return;
+    }
+    uint32_t s = seed ? seed : 1;
+    /* An element is subnormal when a uniform 32-bit draw falls below rate * 2^32. */
+    const double limit = data->kind == KIT_DATA_SUBNORMAL ? data->rate * 4294967296.0 : 0;
+    const int payload_bits = dtype == CLRELU_DTYPE_F32    ? 23
+                             : dtype == CLRELU_DTYPE_F16  ? 10
+                             : dtype == CLRELU_DTYPE_BF16 ? 7
+                                                          : 52;
+    const uint64_t sign = (uint64_t)1 << (payload_bits == 23 ? 31 : payload_bits == 52 ? 63 : 15);
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t bits = random_value(dtype, &s);
+        if ((double)next(&s) < limit) {
+            uint64_t r = ((uint64_t)next(&s) << 32) | next(&s);
+            uint64_t payload = r & (((uint64_t)1 << payload_bits) - 1);
+            bits = (payload ? payload : 1) | (r >> 63 ? sign : 0);
         }
         store_bits(dtype, x, i, bits);
     }

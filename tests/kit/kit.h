@@ -38,13 +38,15 @@ typedef struct kit_op {
     clrelu_status (*host)(clrelu_context *ctx, const clrelu_desc *desc, size_t n,
                           const void *const *in, void *out);
     void (*reference)(const clrelu_desc *desc, size_t n, const void *const *in, void *out);
+    float beta; /* the blending it runs with (alpha 1): 0, or 1 to accumulate into the output */
 } kit_op;
 
 extern const kit_op kit_ops[];
 extern const size_t kit_ops_count;
 /* The op named name, or NULL. */
 const kit_op *kit_find_op(const char *name);
-/* The descriptor for op on dtype: clrelu_desc_make, with grad_from as the kind says. */
+/* The descriptor for op on dtype: clrelu_desc_make, with grad_from as the kind says and beta as
+ * the op has it. */
 clrelu_desc kit_desc(const kit_op *op, clrelu_dtype dtype);
 /* Bytes the op must move for n elements of size elsize. */
 double kit_bytes(const kit_op *op, size_t n, size_t elsize);
@@ -97,6 +99,21 @@ void kit_relu_forward_f32(size_t n, const float *x, float *y);
  * of several payloads and signs, +-0, +-inf, subnormals, +-max, values around the default
  * ceiling 6), deterministic in seed. */
 void kit_fill(clrelu_dtype dtype, void *x, size_t n, uint32_t seed);
+
+/* The data a run uses (clrelu-bench's --data): KIT_DATA_SPECIAL is kit_fill's mix; NORMAL is
+ * random values in [-10, 10) only (no zeros, subnormals, infinities or NaNs); SUBNORMAL is NORMAL
+ * with each element replaced, with probability rate, by a subnormal of random sign and payload. */
+typedef enum kit_data_kind { KIT_DATA_SPECIAL, KIT_DATA_NORMAL, KIT_DATA_SUBNORMAL } kit_data_kind;
+typedef struct kit_data {
+    kit_data_kind kind;
+    double rate;   /* KIT_DATA_SUBNORMAL: the fraction of elements that are subnormal, (0, 1] */
+    char name[32]; /* as written: "special", "normal", "subnormal:1/16" */
+} kit_data;
+/* Parses "special", "normal" or "subnormal:RATE" (RATE a fraction like 1/16 or a number in
+ * (0, 1]) into *out. Returns 0, or -1 when text is none of them. */
+int kit_data_parse(const char *text, kit_data *out);
+/* Fills n elements of dtype with data, deterministic in seed (special: kit_fill). */
+void kit_fill_data(const kit_data *data, clrelu_dtype dtype, void *x, size_t n, uint32_t seed);
 
 /* The special values of each dtype, as bits. */
 const uint64_t *kit_specials(clrelu_dtype dtype, size_t *count);
