@@ -205,7 +205,7 @@ static cl_ulong u64(size_t v) {
 /* The matrix the element kernels see (kernels/channel.cl's modes). */
 typedef struct ch_grid {
     unsigned mode;
-    size_t rows, width, total, nv, chan_dim; /* chan_dim: dimension 2's size (RUNS: channels) */
+    size_t rows, width, total, nv;
 } ch_grid;
 
 static size_t gcd(size_t a, size_t b) {
@@ -218,12 +218,11 @@ static size_t gcd(size_t a, size_t b) {
 }
 
 static ch_grid choose_grid(const clrelu__ch_shape *s, unsigned vec) {
-    ch_grid g = {CH_COLS, s->outer, s->chans, 0, 0, 1};
+    ch_grid g = {CH_COLS, s->outer, s->chans, 0, 0};
     const int dense = s->outer == 1 || s->pitch == s->chans * s->inner;
     if (s->inner > 1) {
         g.mode = CH_RUNS;
         g.width = s->inner;
-        g.chan_dim = s->chans;
     } else if (dense && s->chans % vec != 0) {
         size_t l = s->chans / gcd(s->chans, vec) * vec; /* lcm(channels, vec) */
         if (l <= MERGED_MAX) {
@@ -251,22 +250,27 @@ static size_t round_up(size_t v, size_t m) {
     return (v / m + (v % m != 0)) * m;
 }
 
-/* A launch over (count0 items, rows, dim2): local (l0, l1, 1); dimension 1 strides over the
- * rows, capped on GPUs as the other kernels are (tuning.max_groups). */
+/* A launch over count[0] x count[1] x count[2] items, dimension 2 the one the kernel strides
+ * over, capped on GPUs as the other kernels are (tuning.max_groups); work-groups of
+ * tuning.local items, as far as the counts and the device's item sizes allow. */
 static clrelu_status launch(clrelu_context *ctx, const char *fn, cl_kernel k, const char *name,
-                            size_t count0, size_t rows, size_t dim2, cl_uint n_wait,
-                            const cl_event *wait, cl_event *ev) {
+                            const size_t count[3], cl_uint n_wait, const cl_event *wait,
+                            cl_event *ev) {
     clrelu_status st = CLRELU_OK;
-    const size_t local = ctx->tuning.local;
-    size_t l0 = pick_local(count0, local), l1 = local / l0;
-    size_t global[3] = {round_up(count0, l0), round_up(rows ? rows : 1, l1), dim2 ? dim2 : 1};
-    size_t lsz[3] = {l0, l1, 1};
-    size_t groups01 = global[0] / l0 * global[2];
-    size_t max_rows_groups = ctx->tuning.max_groups / (groups01 ? groups01 : 1);
-    if (max_rows_groups < 1)
-        max_rows_groups = 1;
-    if (global[1] / l1 > max_rows_groups)
-        global[1] = max_rows_groups * l1;
+    size_t max_items[3] = {1, 1, 1};
+    clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof max_items, max_items, NULL);
+    size_t lsz[3], global[3], left = ctx->tuning.local;
+    for (int d = 0; d < 3; ++d) {
+        lsz[d] = pick_local(count[d] ? count[d] : 1, left < max_items[d] ? left : max_items[d]);
+        left /= lsz[d];
+        global[d] = round_up(count[d] ? count[d] : 1, lsz[d]);
+    }
+    size_t other = global[0] / lsz[0] * (global[1] / lsz[1]); /* work-groups across a row */
+    size_t cap = ctx->tuning.max_groups / other;
+    if (cap < 1)
+        cap = 1;
+    if (global[2] / lsz[2] > cap)
+        global[2] = cap * lsz[2];
     char what[96];
     snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn, name);
     CLRELU__CL_TRY(ctx, st, out, what,
@@ -425,7 +429,8 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
                    values + 8, kinds + 8);
         if ((st = set_args(ctx, fn, k, &call.op, kinds, values)) != CLRELU_OK)
             goto out;
-        st = launch(ctx, fn, k, name, g.nv, g.rows, g.chan_dim, n_wait, wait, done);
+        const size_t count[3] = {g.nv, g.mode == CH_RUNS ? s.chans : 1, g.rows};
+        st = launch(ctx, fn, k, name, count, n_wait, wait, done);
         goto out;
     }
 
@@ -467,8 +472,9 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
     strcat(kinds, "muu");
     if ((st = set_args(ctx, fn, k_rows, &call.op, kinds, values)) != CLRELU_OK)
         goto out;
-    if ((st = launch(ctx, fn, k_rows, "ch_bsum", s.chans, blocks, 1, n_waits,
-                     n_waits ? waits : NULL, &ev_rows)) != CLRELU_OK)
+    const size_t count[3] = {s.chans, 1, blocks};
+    if ((st = launch(ctx, fn, k_rows, "ch_bsum", count, n_waits, n_waits ? waits : NULL,
+                     &ev_rows)) != CLRELU_OK)
         goto out;
     static const int total_roles[] = {CH_ARG_DBIAS, CH_ARG_DSLOPES};
     const void *total_head[] = {&chans, &b64, &flags, &partial, &g_off, &p_off};

@@ -43,6 +43,7 @@ typedef struct job {
     size_t blocks;
     void *pg, *pp;
     int failed; /* a part could not get its scratch memory */
+    int stream; /* the arrays are larger than the last-level cache: non-temporal stores */
 } job;
 
 enum { RUNS, COLS, MERGED };
@@ -87,20 +88,31 @@ static const void *sum_block(const job *j, const unsigned char *x, size_t e, siz
  * unblended gradient into g and PReLU's slope terms into p (BLK domain values each). */
 static void run_block(const job *j, size_t e, size_t m, const void *b, const void *a, void *g,
                       void *p) {
-    _Alignas(64) uint64_t sbuf[BLK], tbuf[BLK], dbuf[BLK];
+    _Alignas(64) uint64_t sbuf[BLK], tbuf[BLK], dbuf[BLK], obuf[BLK];
     const int has_b = j->call->has_bias;
+    unsigned char *dst = j->out + e * j->es;
+    /* Streaming: the output goes to an L1 buffer (holding the old output when blending reads
+     * it), then to memory without the read a plain store makes of each line. */
+    void *out = dst;
+    if (j->stream) {
+        if (j->bl == CR_BLEND)
+            memcpy(obuf, dst, m * j->es);
+        out = obuf;
+    }
     if (!j->call->backward) {
         const void *s = sum_block(j, j->in, e, m, has_b ? b : NULL, sbuf, tbuf);
-        j->k->fwd[j->op][j->dt][j->bl](m, s, a, j->out + e * j->es, &j->prm);
-        return;
+        j->k->fwd[j->op][j->dt][j->bl](m, s, a, out, &j->prm);
+    } else {
+        const void *s = sum_block(j, j->src, e, m, has_b ? b : NULL, sbuf, tbuf);
+        const void *dy = j->in + e * j->es;
+        if (j->dt != CLRELU_DTYPE_F32 && j->dt != CLRELU_DTYPE_F64) {
+            j->k->dec[j->dt](m, dy, dbuf);
+            dy = dbuf;
+        }
+        j->k->bwd[j->op][j->dt][j->bl](m, s, dy, a, out, g, p, &j->prm);
     }
-    const void *s = sum_block(j, j->src, e, m, has_b ? b : NULL, sbuf, tbuf);
-    const void *dy = j->in + e * j->es;
-    if (j->dt != CLRELU_DTYPE_F32 && j->dt != CLRELU_DTYPE_F64) {
-        j->k->dec[j->dt](m, dy, dbuf);
-        dy = dbuf;
-    }
-    j->k->bwd[j->op][j->dt][j->bl](m, s, dy, a, j->out + e * j->es, g, p, &j->prm);
+    if (j->stream)
+        j->k->store_nt(dst, obuf, m * j->es);
 }
 
 /* The same value in n places (a channel's bias or slope for a run). */
@@ -161,6 +173,8 @@ static void elements_part(void *arg, unsigned part, unsigned parts) {
         if (c0 < len)
             run_row_piece(j, r, c0, c0 + UNIT < len ? c0 + UNIT : len);
     }
+    if (j->stream)
+        j->k->fence();
     clrelu__fpenv_leave(&env);
 }
 
@@ -220,6 +234,8 @@ static void sums_rows_part(void *arg, unsigned part, unsigned parts) {
                    (unsigned char *)acc_p + c * j->ds, j->ds);
         }
     }
+    if (j->stream)
+        j->k->fence();
     clrelu__fpenv_leave(&env);
     free(acc_g);
     free(acc_p);
@@ -285,6 +301,8 @@ static void sums_runs_part(void *arg, unsigned part, unsigned parts) {
         if (j->op == CR_PRELU)
             block_sums(wide, tp, k1 - k0, (unsigned char *)j->pp + (c * j->blocks + b0) * j->ds);
     }
+    if (j->stream)
+        j->k->fence();
     clrelu__fpenv_leave(&env);
 }
 
@@ -495,6 +513,7 @@ static clrelu_status host_run(clrelu_context *ctx, const char *fn, const clrelu_
     const size_t tensors = backward ? (call.has_z ? 4 : 3) : (call.has_z ? 3 : 2);
     const size_t n_el = s->outer * s->chans * s->inner;
     const size_t bytes = n_el <= SIZE_MAX / es / tensors ? n_el * es * tensors : SIZE_MAX;
+    j.stream = bytes >= ctx->stream_min_bytes;
     if (!oom && (!backward || (!call.want_g && !call.want_p))) {
         const int dense = s->outer == 1 || s->pitch == s->chans * s->inner;
         const size_t period = s->chans * s->inner;

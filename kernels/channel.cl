@@ -9,14 +9,15 @@
  * The element kernels (ch_fwd, ch_bwd: dx only) see the tensor as rows of a matrix, in one of
  * three modes that host/channel.c chooses:
  *   RUNS    inner > 1: row (o, c) is the run of inner elements of channel c, one slope and
- *           bias for the row; dimension 2 of the range is c, dimension 1 the outer index o.
+ *           bias for the row; dimension 1 of the range is c, dimension 2 the outer index o.
+ *           (The other modes have one index along dimension 1, and their rows along 2.)
  *   COLS    inner = 1 (channels last): row o holds the channels, column j is channel j; the
  *           per-channel values are loaded as vectors once per work-item.
  *   MERGED  inner = 1, dense, and channels not a multiple of VEC: rows of `width` elements
  *           (a multiple of the channels and of VEC) over the flat tensor, the last one short
  *           (total elements in all); column j is channel j % channels.
  * A work-item owns VEC consecutive columns (the last one of a row may own fewer: a scalar
- * tail) and strides over rows along dimension 1. _a variants need every vector on a VEC
+ * tail) and strides over rows (CH_ITEM). _a variants need every vector on a VEC
  * boundary (offsets, pitch and the row starts); _u variants use vloadn.
  *
  * With sums wanted (dbias, the slopes' gradient), ch_bsum does dx and the partial sums: a
@@ -95,13 +96,16 @@ static inline DV ch_side_v(__global const S *p, const ulong off, const uint mode
         return (DV)(DEC(p[off + c]));
     if (mode == CH_COLS)
         return CV_DEC(VLOAD(0, p + off + j));
-    __private CT lanes[CLRELU_VEC];
+    /* MERGED: lane k is channel (j + k) % chans (a gather, once per work-item and row walk;
+     * lane by lane, as a private array would cost PoCL a copy per work-item). */
+    DV v;
     ulong ch = j % chans;
-    for (uint k = 0; k < CLRELU_VEC; ++k) {
-        lanes[k] = DEC(p[off + ch]);
-        ch = ch + 1 == chans ? 0 : ch + 1;
-    }
-    return VLOAD(0, (__private const CT *)lanes);
+#define CH_LANE(l, k)                                                                             \
+    v.l = DEC(p[off + ch]);                                                                       \
+    ch = ch + 1 == chans ? 0 : ch + 1;
+    FOR_LANES(CH_LANE)
+#undef CH_LANE
+    return v;
 }
 
 /* ... and the value for column k alone (the tails). */
@@ -119,6 +123,16 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
     const ulong len = mode == CH_MERGED && total - (r) * width < width ? total - (r) * width      \
                                                                        : width;
 
+/* A work-item's column j, channel c (RUNS) and rows: the range is (column vectors, channels,
+ * rows) in RUNS, so that work-groups in launch order walk memory in order, and (column vectors,
+ * 1, rows) otherwise; the rows dimension strides. (Constant dimension indices: PoCL cannot
+ * link get_global_size of a computed one.) */
+#define CH_ITEM                                                                                   \
+    const ulong j = get_global_id(0) * CLRELU_VEC, c = get_global_id(1);                         \
+    const ulong r0 = get_global_id(2), rstep = get_global_size(2);                               \
+    if (j >= width || c >= chans)                                                                 \
+        return;
+
 #define CH_ARGS_SHAPE                                                                             \
     const ulong rows, const ulong chans, const ulong inner, const ulong pitch,                   \
         const ulong width, const ulong total, const uint mode, const uint flags
@@ -128,26 +142,28 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
                                  __global const S *bias, const ulong b_off,                       \
                                  __global const S *z, const ulong z_off, __global const S *a,     \
                                  const ulong a_off, __global S *y, const ulong y_off, PARAMS) {   \
-        const ulong j = get_global_id(0) * CLRELU_VEC, c = get_global_id(2);                      \
+        CH_ITEM                                                                                   \
         (void)ceil_pass;                                                                          \
-        if (j >= width)                                                                           \
-            return;                                                                               \
         const DV bv = flags & CH_BIAS ? ch_side_v(bias, b_off, mode, j, chans, c) : (DV)0;        \
         const DV av = CLRELU_OP == CR_PRELU ? ch_side_v(a, a_off, mode, j, chans, c) : (DV)0;     \
-        for (ulong r = get_global_id(1); r < rows; r += get_global_size(1)) {                     \
+        for (ulong r = r0; r < rows; r += rstep) {                                                \
             CH_ROW(r)                                                                             \
-            if (j + CLRELU_VEC <= len) {                                                          \
-                DV s = CV_DEC(LOAD(0, x + x_off + base + j));                                     \
+            /* the vector, or the row's tail: loops rather than if/else, which PoCL compiles */   \
+            /* far better here (measured 1.5-2x) */                                               \
+            const ulong vend = j + CLRELU_VEC <= len ? j + CLRELU_VEC : j;                        \
+            for (ulong v = j; v < vend; v += CLRELU_VEC) {                                        \
+                DV s = CV_DEC(LOAD(0, x + x_off + base + v));                                     \
                 if (flags & CH_BIAS)                                                              \
                     s = add_v(s, bv);                                                             \
                 if (flags & CH_Z)                                                                 \
-                    s = add_v(s, CV_DEC(LOAD(0, z + z_off + base + j)));                          \
-                const DV old = CLRELU_BLEND == CR_BLEND ? CV_DEC(LOAD(0, y + y_off + base + j))   \
+                    s = add_v(s, CV_DEC(LOAD(0, z + z_off + base + v)));                          \
+                const DV old = CLRELU_BLEND == CR_BLEND ? CV_DEC(LOAD(0, y + y_off + base + v))   \
                                                         : (DV)0;                                  \
                 STORE(CV_ENC(blend_v(ch_fwd_v(s, av, slope, (CB)ceil_out), old, alpha, beta)), 0, \
-                      y + y_off + base + j);                                                      \
-            } else {                                                                              \
-                for (ulong k = j; k < len; ++k) {                                                 \
+                      y + y_off + base + v);                                                      \
+            }                                                                                     \
+            {                                                                                     \
+                for (ulong k = vend == j ? j : len; k < len; ++k) {                               \
                     CB s = DEC(x[x_off + base + k]);                                              \
                     if (flags & CH_BIAS)                                                          \
                         s = CH_ADD(s, ch_side_s(bias, b_off, mode, k, chans, c));                 \
@@ -171,29 +187,29 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
                                  __global const S *bias, const ulong b_off,                       \
                                  __global const S *z, const ulong z_off, __global const S *a,     \
                                  const ulong a_off, __global S *dx, const ulong dx_off, PARAMS) { \
-        const ulong j = get_global_id(0) * CLRELU_VEC, c = get_global_id(2);                      \
+        CH_ITEM                                                                                   \
         (void)ceil_out;                                                                           \
-        if (j >= width)                                                                           \
-            return;                                                                               \
         const DV bv = flags & CH_BIAS ? ch_side_v(bias, b_off, mode, j, chans, c) : (DV)0;        \
         const DV av = CLRELU_OP == CR_PRELU ? ch_side_v(a, a_off, mode, j, chans, c) : (DV)0;     \
-        for (ulong r = get_global_id(1); r < rows; r += get_global_size(1)) {                     \
+        for (ulong r = r0; r < rows; r += rstep) {                                                \
             CH_ROW(r)                                                                             \
-            if (j + CLRELU_VEC <= len) {                                                          \
-                DV s = CV_DEC(LOAD(0, src + src_off + base + j));                                 \
+            const ulong vend = j + CLRELU_VEC <= len ? j + CLRELU_VEC : j; /* as ch_fwd */       \
+            for (ulong v = j; v < vend; v += CLRELU_VEC) {                                        \
+                DV s = CV_DEC(LOAD(0, src + src_off + base + v));                                 \
                 if (flags & CH_BIAS)                                                              \
                     s = add_v(s, bv);                                                             \
                 if (flags & CH_Z)                                                                 \
-                    s = add_v(s, CV_DEC(LOAD(0, z + z_off + base + j)));                          \
-                const DV g = CV_DEC(LOAD(0, dy + dy_off + base + j));                             \
+                    s = add_v(s, CV_DEC(LOAD(0, z + z_off + base + v)));                          \
+                const DV g = CV_DEC(LOAD(0, dy + dy_off + base + v));                             \
                 const DV old = CLRELU_BLEND == CR_BLEND                                           \
-                                   ? CV_DEC(LOAD(0, dx + dx_off + base + j))                      \
+                                   ? CV_DEC(LOAD(0, dx + dx_off + base + v))                      \
                                    : (DV)0;                                                       \
                 STORE(CV_ENC(blend_v(ch_grad_v(s, g, av, slope, (CB)ceil_pass), old, alpha,       \
                                      beta)),                                                      \
-                      0, dx + dx_off + base + j);                                                 \
-            } else {                                                                              \
-                for (ulong k = j; k < len; ++k) {                                                 \
+                      0, dx + dx_off + base + v);                                                 \
+            }                                                                                     \
+            {                                                                                     \
+                for (ulong k = vend == j ? j : len; k < len; ++k) {                               \
                     CB s = DEC(src[src_off + base + k]);                                          \
                     if (flags & CH_BIAS)                                                          \
                         s = CH_ADD(s, ch_side_s(bias, b_off, mode, k, chans, c));                 \
@@ -234,7 +250,7 @@ __kernel void ch_bsum(const ulong outer, const ulong chans, const ulong inner, c
     const CB bc = flags & CH_BIAS ? DEC(bias[b_off + c]) : (CB)0;
     const CB ac = CLRELU_OP == CR_PRELU ? DEC(a[a_off + c]) : (CB)0;
     const CB opaque0 = (CB)(flags >> 31); /* 0: flags are small */
-    for (ulong blk = get_global_id(1); blk < blocks; blk += get_global_size(1)) {
+    for (ulong blk = get_global_id(2); blk < blocks; blk += get_global_size(2)) {
         const ulong k0 = blk * CLRELU_BIAS_BLOCK;
         const ulong k1 = k0 + CLRELU_BIAS_BLOCK < count ? k0 + CLRELU_BIAS_BLOCK : count;
         ulong o = k0 / inner, i = k0 % inner;

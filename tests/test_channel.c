@@ -18,6 +18,7 @@
 /* host/test_hooks.c, compiled in. */
 void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
+void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 /* The static library's hook: the device behaves as if it had no cl_khr_fp64. */
 void clrelu__hide_fp64_for_testing(clrelu_context *ctx);
 
@@ -596,18 +597,18 @@ static void test_channel_backward__sums_in_the_documented_order(void **state) {
  * Threads (the CPU path), events and empty tensors
  * ------------------------------------------------------------------------------------------ */
 
-/* The CPU path split over 3 threads with many parts (threshold lowered): every way of walking
- * the tensor and every sum split must give the single thread's bits. */
-static void test_channel_cpu__threads_match_reference(void **state) {
-    fixture *f = *state;
-    if (on_device())
-        return; /* the CPU path's concern */
+/* The CPU path split over 3 threads with many parts (threshold lowered), with plain and with
+ * non-temporal stores (threshold at 0): every way of walking the tensor and every sum split
+ * must give the reference's bits. */
+static void check_threads(fixture *f, int stream) {
     assert_int_equal(setenv("CLRELU_NUM_THREADS", "3", 1), 0);
     clrelu_context *ctx = NULL;
     clrelu_status st = clrelu_context_create(&ctx, "cpu");
     unsetenv("CLRELU_NUM_THREADS");
     assert_int_equal(st, CLRELU_OK);
     clrelu__set_thread_min_bytes_for_testing(ctx, 2048);
+    if (stream)
+        clrelu__set_stream_min_bytes_for_testing(ctx, 0);
     clrelu_context *saved = f->ctx;
     f->ctx = ctx;
     static const shape big[] = {{2000, 7, 1, 0, 0},
@@ -615,16 +616,27 @@ static void test_channel_cpu__threads_match_reference(void **state) {
                                 {1, 1, 40000, 0, 0},
                                 {3000, 600, 1, 0, 0},
                                 {700, 9, 5, 3, 0}};
-    uint32_t seed = 30000;
+    uint32_t seed = 30000 + 1000u * (uint32_t)stream;
     for (size_t s = 0; s < ARRAY_LEN(big); ++s)
         for (size_t o = 0; o < ARRAY_LEN(ops); ++o, seed += 2) {
-            clrelu_desc d = make_desc(ops[o], CLRELU_DTYPE_F32, &test_configs[s % 3]);
+            clrelu_dtype dt = kit_dtypes[(s + o) % kit_dtypes_count].dtype;
+            clrelu_desc d = make_desc(ops[o], dt, &test_configs[s % 3]);
             run_forward(f, &d, &big[s], 1, 1, OUT_SEPARATE, seed);
             run_backward(f, &d, &big[s], 1, 1, 1, d.op == CLRELU_OP_PRELU, DX_SEPARATE, seed + 1);
+            if (s == 1) /* in place, streaming over the input */
+                run_forward(f, &d, &big[s], 0, 1, OUT_OVER_X, seed + 3);
         }
     assert_true(clrelu__threaded_calls_for_testing(ctx) > 0);
     f->ctx = saved;
     clrelu_context_release(ctx);
+}
+
+static void test_channel_cpu__threads_match_reference(void **state) {
+    fixture *f = *state;
+    if (on_device())
+        return; /* the CPU path's concern */
+    check_threads(f, 0);
+    check_threads(f, 1);
 }
 
 static void test_channel_device__waits_and_signals_events(void **state) {

@@ -32,8 +32,16 @@ typedef void (*clrelu__ch_fwd_fn)(size_t n, const void *s, const void *a, void *
 typedef void (*clrelu__ch_bwd_fn)(size_t n, const void *s, const void *dy, const void *a, void *out,
                                   void *g, void *pg, const clrelu__ch_params *p);
 
+/* dst = src for bytes, whole 64-byte lines of dst with non-temporal stores (the line is not
+ * read first: a third of a forward's traffic), the parts of lines at the ends plainly; and the
+ * fence that orders those stores, once a part of the work is done. */
+typedef void (*clrelu__ch_store_fn)(void *dst, const void *src, size_t bytes);
+typedef void (*clrelu__ch_fence_fn)(void);
+
 typedef struct clrelu__cpu_channel {
     const char *isa;
+    clrelu__ch_store_fn store_nt;
+    clrelu__ch_fence_fn fence;
     clrelu__ch_dec_fn dec[4];                    /* by dtype */
     clrelu__ch_add_fn add[2];                    /* f32 domain, f64 domain */
     clrelu__ch_fwd_fn fwd[CLRELU__CH_OPS][4][3]; /* op, dtype, blending mode */

@@ -594,7 +594,10 @@ static void call_channel_device(reader *r) {
     size_t es = clrelu_dtype_size(desc.dtype);
     for (int i = 0; i < CH_N; ++i) {
         const int optional = i == CH_BIAS || i == CH_Z || i == CH_SLOPES || i >= CH_DBIAS;
-        mem[i] = optional && u8(r) % 2 ? NULL : pick_buffer(r, &b, &idx[i]);
+        /* the slopes mostly as the op wants them (PReLU's, else none) */
+        const int leave_out = i == CH_SLOPES ? (desc.op == CLRELU_OP_PRELU) == (u8(r) % 16 == 0)
+                                             : optional && u8(r) % 2;
+        mem[i] = leave_out ? NULL : pick_buffer(r, &b, &idx[i]);
         if (!mem[i] && optional)
             idx[i] = -1;
         off[i] = u8(r) % 4 ? u8(r) % 16 : any_size(r, 0);
@@ -643,6 +646,9 @@ static void call_channel_device(reader *r) {
     }
     clFinish(dev_info.queue);
     buffers_read(&b, b.after);
+    if (getenv("CLRELU_FUZZ_VERBOSE"))
+        fprintf(stderr, "fuzz_api: %s: %s %s\n", fn, clrelu_status_name(st),
+                st == CLRELU_OK ? "" : clrelu_last_error());
     (st == CLRELU_OK ? calls_ok : calls_failed)[6]++;
     if (st != CLRELU_OK) {
         check_failure(dev_ctx, st, fn);
@@ -716,10 +722,12 @@ static void call_channel_host(reader *r) {
         p[i] = a[i];
     uint8_t opt = u8(r);
     for (int i = CH_BIAS; i < CH_N; ++i)
-        if (i != CH_OUT && (opt >> i) & 1)
+        if (i != CH_OUT && i != CH_SLOPES && (opt >> i) & 1)
             p[i] = NULL;
-    if (prelu_call)
-        p[CH_BIAS] = p[CH_Z] = NULL;
+    if ((desc.op == CLRELU_OP_PRELU) == (opt % 16 == 1)) /* mostly as the op wants them */
+        p[CH_SLOPES] = NULL;
+    if (prelu_call) /* (no such arguments) */
+        p[CH_BIAS] = p[CH_Z] = p[CH_DBIAS] = NULL;
     uint8_t alias = u8(r) % 8;
     if (alias == 1)
         p[CH_OUT] = p[CH_IN]; /* in place */
@@ -749,6 +757,9 @@ static void call_channel_host(reader *r) {
     else
         st = clrelu_residual_forward_host(ctx, dp, lp, p[CH_IN], p[CH_BIAS], p[CH_Z], p[CH_SLOPES],
                                           out);
+    if (getenv("CLRELU_FUZZ_VERBOSE"))
+        fprintf(stderr, "fuzz_api: %s: %s %s\n", fn, clrelu_status_name(st),
+                st == CLRELU_OK ? "" : clrelu_last_error());
     (st == CLRELU_OK ? calls_ok : calls_failed)[7]++;
     if (st != CLRELU_OK) {
         check_failure(ctx, st, fn);
