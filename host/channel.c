@@ -91,8 +91,11 @@ static clrelu_status check_layout(clrelu_context *ctx, const char *fn, const clr
 
 clrelu_status clrelu__ch_check(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
                                const clrelu_layout *layout, int backward, int prelu_only,
-                               const int present[CH_ARGS], clrelu__ch_call *call) {
+                               int given[CH_ARGS], clrelu__ch_call *call) {
     memset(call, 0, sizeof *call);
+    if (!ctx)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+    const int *present = given;
     if (desc && desc->struct_size == sizeof(clrelu_desc) && prelu_only &&
         desc->op != CLRELU_OP_PRELU)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
@@ -143,7 +146,21 @@ clrelu_status clrelu__ch_check(clrelu_context *ctx, const char *fn, const clrelu
     call->has_z = present[CH_ARG_Z] && !call->from_y;
     call->want_g = backward && present[CH_ARG_DBIAS];
     call->want_p = backward && present[CH_ARG_DSLOPES];
+    given[CH_ARG_IN] = given[CH_ARG_OUT] = 1;
+    given[CH_ARG_SRC] = backward;
+    if (call->from_y) /* bias and z are not read: nor checked */
+        given[CH_ARG_BIAS] = given[CH_ARG_Z] = 0;
     return CLRELU_OK;
+}
+
+clrelu__ch_shape clrelu__ch_effective_shape(const clrelu__ch_shape *s) {
+    clrelu__ch_shape e = *s;
+    if (s->chans == 1 && (s->outer == 1 || s->pitch == s->inner)) {
+        e.inner = s->outer * s->inner;
+        e.outer = 1;
+        e.pitch = e.inner;
+    }
+    return e;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -191,6 +208,7 @@ static cl_ulong u64(size_t v) {
     return (cl_ulong)v;
 }
 
+/* Modes and flags, as kernels/channel.cl spells them (the two lists must agree). */
 #define CH_RUNS   0u
 #define CH_COLS   1u
 #define CH_MERGED 2u
@@ -250,31 +268,43 @@ static size_t round_up(size_t v, size_t m) {
     return (v / m + (v % m != 0)) * m;
 }
 
-/* A launch over count[0] x count[1] x count[2] items, dimension 2 the one the kernel strides
+/* The range for count[0] x count[1] x count[2] items, dimension 2 the one the kernel strides
  * over, capped on GPUs as the other kernels are (tuning.max_groups); work-groups of
- * tuning.local items, as far as the counts and the device's item sizes allow. */
-static clrelu_status launch(clrelu_context *ctx, const char *fn, cl_kernel k, const char *name,
-                            const size_t count[3], cl_uint n_wait, const cl_event *wait,
-                            cl_event *ev) {
-    clrelu_status st = CLRELU_OK;
+ * tuning.local items, as far as the counts and the device's item sizes allow. Returns whether
+ * the range covers every item of dimension 2 (each work-item then has one row). */
+typedef struct ch_range {
+    size_t global[3], local[3];
+} ch_range;
+
+static int range_for(const clrelu_context *ctx, const size_t count[3], ch_range *g) {
     size_t max_items[3] = {1, 1, 1};
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof max_items, max_items, NULL);
-    size_t lsz[3], global[3], left = ctx->tuning.local;
+    size_t left = ctx->tuning.local;
     for (int d = 0; d < 3; ++d) {
-        lsz[d] = pick_local(count[d] ? count[d] : 1, left < max_items[d] ? left : max_items[d]);
-        left /= lsz[d];
-        global[d] = round_up(count[d] ? count[d] : 1, lsz[d]);
+        const size_t c = count[d] ? count[d] : 1;
+        g->local[d] = pick_local(c, left < max_items[d] ? left : max_items[d]);
+        left /= g->local[d];
+        g->global[d] = round_up(c, g->local[d]);
     }
-    size_t other = global[0] / lsz[0] * (global[1] / lsz[1]); /* work-groups across a row */
+    size_t other = g->global[0] / g->local[0] * (g->global[1] / g->local[1]);
     size_t cap = ctx->tuning.max_groups / other;
     if (cap < 1)
         cap = 1;
-    if (global[2] / lsz[2] > cap)
-        global[2] = cap * lsz[2];
+    if (g->global[2] / g->local[2] <= cap)
+        return 1;
+    g->global[2] = cap * g->local[2];
+    return 0;
+}
+
+static clrelu_status enqueue(clrelu_context *ctx, const char *fn, cl_kernel k, const char *name,
+                             const ch_range *g, cl_uint n_wait, const cl_event *wait,
+                             cl_event *ev) {
+    clrelu_status st = CLRELU_OK;
     char what[96];
     snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn, name);
-    CLRELU__CL_TRY(ctx, st, out, what,
-                   clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, lsz, n_wait, wait, ev));
+    CLRELU__CL_TRY(
+        ctx, st, out, what,
+        clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, g->global, g->local, n_wait, wait, ev));
 out:
     return st;
 }
@@ -328,18 +358,6 @@ static int aligned_rows(const clrelu_context *ctx, const clrelu__ch_call *call, 
     return 1;
 }
 
-/* A dense tensor of one channel is one run of all its elements: the same elements in the same
- * k order (so the same sums), and the RUNS kernel's broadcast slope and bias. */
-static clrelu__ch_shape effective_shape(const clrelu__ch_shape *s) {
-    clrelu__ch_shape e = *s;
-    if (s->chans == 1 && (s->outer == 1 || s->pitch == s->inner)) {
-        e.inner = s->outer * s->inner;
-        e.outer = 1;
-        e.pitch = e.inner;
-    }
-    return e;
-}
-
 /* Binds the arrays of roles (in that order) after the kernel's first arguments: each is a
  * buffer and its offset. Arrays the call leaves out are bound to its first input (never read). */
 static void bind_roles(const clrelu__buf_arg *a, const int *given, const int *roles, int count,
@@ -363,14 +381,9 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
                          clrelu__buf_arg *a, cl_uint n_wait, const cl_event *wait, cl_event *done) {
     if (done)
         *done = NULL;
-    if (!ctx)
-        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
     int given[CH_ARGS];
     for (int r = 0; r < CH_ARGS; ++r)
         given[r] = a[r].mem != NULL;
-    /* The tensors every call needs count as given even when NULL: the buffer check names them. */
-    given[CH_ARG_IN] = given[CH_ARG_OUT] = 1;
-    given[CH_ARG_SRC] = backward;
     clrelu__ch_call call;
     clrelu_status st = clrelu__ch_check(ctx, fn, desc, layout, backward, prelu_only, given, &call);
     if (st != CLRELU_OK)
@@ -383,12 +396,10 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
     if ((st = clrelu__check_call(ctx, fn, &plain, backward ? CLRELU__PASS_BWD : CLRELU__PASS_FWD,
                                  &unused, n_wait, wait)) != CLRELU_OK)
         return st;
-    if (call.from_y) /* bias and z are not read: nor checked */
-        given[CH_ARG_BIAS] = given[CH_ARG_Z] = 0;
     if ((st = check_buffers(ctx, fn, &call, a, given)) != CLRELU_OK)
         return st;
 
-    const clrelu__ch_shape s = effective_shape(&call.shape);
+    const clrelu__ch_shape s = clrelu__ch_effective_shape(&call.shape);
     cl_event *waits = NULL, ev_rows = NULL;
     pthread_mutex_lock(&ctx->lock);
     if (s.empty) {
@@ -414,8 +425,11 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
                                         CH_ARG_Z,  CH_ARG_SLOPES, CH_ARG_OUT};
         ch_grid g = choose_grid(&s, vec);
         call.shape = s;
+        const size_t count[3] = {g.nv, g.mode == CH_RUNS ? s.chans : 1, g.rows};
+        ch_range range;
+        const int once = range_for(ctx, count, &range);
         char name[16];
-        snprintf(name, sizeof name, "ch_%s_%s", backward ? "bwd" : "fwd",
+        snprintf(name, sizeof name, "ch_%s%s_%s", backward ? "bwd" : "fwd", once ? "1" : "",
                  aligned_rows(ctx, &call, &g, vec, a, given) ? "a" : "u");
         cl_kernel k = NULL;
         if ((st = clrelu__get_kernel(ctx, fn, options, name, &k)) != CLRELU_OK)
@@ -429,8 +443,7 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
                    values + 8, kinds + 8);
         if ((st = set_args(ctx, fn, k, &call.op, kinds, values)) != CLRELU_OK)
             goto out;
-        const size_t count[3] = {g.nv, g.mode == CH_RUNS ? s.chans : 1, g.rows};
-        st = launch(ctx, fn, k, name, count, n_wait, wait, done);
+        st = enqueue(ctx, fn, k, name, &range, n_wait, wait, done);
         goto out;
     }
 
@@ -473,8 +486,10 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
     if ((st = set_args(ctx, fn, k_rows, &call.op, kinds, values)) != CLRELU_OK)
         goto out;
     const size_t count[3] = {s.chans, 1, blocks};
-    if ((st = launch(ctx, fn, k_rows, "ch_bsum", count, n_waits, n_waits ? waits : NULL,
-                     &ev_rows)) != CLRELU_OK)
+    ch_range range;
+    range_for(ctx, count, &range);
+    if ((st = enqueue(ctx, fn, k_rows, "ch_bsum", &range, n_waits, n_waits ? waits : NULL,
+                      &ev_rows)) != CLRELU_OK)
         goto out;
     static const int total_roles[] = {CH_ARG_DBIAS, CH_ARG_DSLOPES};
     const void *total_head[] = {&chans, &b64, &flags, &partial, &g_off, &p_off};

@@ -41,13 +41,18 @@ enum {
     CH_ARGS
 };
 
-/* Checks the descriptor (PReLU allowed; prelu_only: required), the layout and which arrays
- * are given (present[role] != 0) against the op: PReLU needs slopes and only PReLU takes them
- * or dslopes; backward from the mask is not supported, nor PReLU from y. Fills *call. ctx is
- * not NULL. */
+/* Checks ctx, the descriptor (PReLU allowed; prelu_only: required), the layout and which
+ * arrays the caller gave (given[role] != 0 on entry) against the op: PReLU needs slopes and
+ * only PReLU takes them or dslopes; backward from the mask is not supported, nor PReLU from y.
+ * Fills *call, and given[] with the arrays the call reads or writes: the tensors it always
+ * needs (so that a NULL one is named by the buffer checks), without bias and z from y. */
 clrelu_status clrelu__ch_check(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
                                const clrelu_layout *layout, int backward, int prelu_only,
-                               const int present[CH_ARGS], clrelu__ch_call *call);
+                               int given[CH_ARGS], clrelu__ch_call *call);
+
+/* The shape the kernels walk: a dense tensor of one channel is one run of all its elements
+ * (the same elements in the same k order, so the same sums). */
+clrelu__ch_shape clrelu__ch_effective_shape(const clrelu__ch_shape *s);
 
 /* Whether a role is a tensor (spans the layout) rather than a per-channel array. */
 int clrelu__ch_is_tensor(int role);

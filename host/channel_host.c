@@ -422,19 +422,13 @@ static const char *name_of(int role, int backward, int prelu_only) {
 static clrelu_status host_run(clrelu_context *ctx, const char *fn, const clrelu_desc *desc,
                               const clrelu_layout *layout, int backward, int prelu_only,
                               const void *const ptr[CH_ARGS]) {
-    if (!ctx)
-        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
     int given[CH_ARGS];
     for (int r = 0; r < CH_ARGS; ++r)
         given[r] = ptr[r] != NULL;
-    given[CH_ARG_IN] = given[CH_ARG_OUT] = 1;
-    given[CH_ARG_SRC] = backward;
     clrelu__ch_call call;
     clrelu_status st = clrelu__ch_check(ctx, fn, desc, layout, backward, prelu_only, given, &call);
     if (st != CLRELU_OK)
         return st;
-    if (call.from_y)
-        given[CH_ARG_BIAS] = given[CH_ARG_Z] = 0;
     const size_t es = call.op.elsize;
     size_t span[CH_ARGS];
     uintptr_t lo[CH_ARGS];
@@ -495,13 +489,7 @@ static clrelu_status host_run(clrelu_context *ctx, const char *fn, const clrelu_
     j.src = ptr[CH_ARG_SRC];
     j.z = call.has_z ? ptr[CH_ARG_Z] : NULL;
     j.out = (unsigned char *)(uintptr_t)ptr[CH_ARG_OUT];
-    /* A dense tensor of one channel is one run (the same k order: the same sums). */
-    j.s = call.shape;
-    if (j.s.chans == 1 && (j.s.outer == 1 || j.s.pitch == j.s.inner)) {
-        j.s.inner = j.s.outer * j.s.inner;
-        j.s.outer = 1;
-        j.s.pitch = j.s.inner;
-    }
+    j.s = clrelu__ch_effective_shape(&call.shape);
     const clrelu__ch_shape *s = &j.s;
     int oom = 0;
     unsigned char *B = decode_channels(&j, call.has_bias ? ptr[CH_ARG_BIAS] : NULL, s->chans, &oom);

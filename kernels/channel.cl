@@ -25,6 +25,7 @@
  * that channel, summing each block in order from +0; ch_total then adds a channel's blocks in
  * order from +0 and blends: the order clrelu.h documents, the same on every device. */
 
+/* Modes and flags, as host/channel.c spells them (the two lists must agree). */
 #define CH_RUNS 0u
 #define CH_COLS 1u
 #define CH_MERGED 2u
@@ -130,6 +131,7 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
 #define CH_ITEM                                                                                   \
     const ulong j = get_global_id(0) * CLRELU_VEC, c = get_global_id(1);                         \
     const ulong r0 = get_global_id(2), rstep = get_global_size(2);                               \
+    (void)rstep;                                                                                  \
     if (j >= width || c >= chans)                                                                 \
         return;
 
@@ -137,7 +139,7 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
     const ulong rows, const ulong chans, const ulong inner, const ulong pitch,                   \
         const ulong width, const ulong total, const uint mode, const uint flags
 
-#define CH_DEFINE(suffix, LOAD, STORE)                                                            \
+#define CH_DEFINE(suffix, LOAD, STORE, ROWS)                                                      \
     __kernel void ch_fwd##suffix(CH_ARGS_SHAPE, __global const S *x, const ulong x_off,           \
                                  __global const S *bias, const ulong b_off,                       \
                                  __global const S *z, const ulong z_off, __global const S *a,     \
@@ -146,7 +148,7 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
         (void)ceil_pass;                                                                          \
         const DV bv = flags & CH_BIAS ? ch_side_v(bias, b_off, mode, j, chans, c) : (DV)0;        \
         const DV av = CLRELU_OP == CR_PRELU ? ch_side_v(a, a_off, mode, j, chans, c) : (DV)0;     \
-        for (ulong r = r0; r < rows; r += rstep) {                                                \
+        ROWS {                                                                                    \
             CH_ROW(r)                                                                             \
             /* the vector, or the row's tail: loops rather than if/else, which PoCL compiles */   \
             /* far better here (measured 1.5-2x) */                                               \
@@ -191,7 +193,7 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
         (void)ceil_out;                                                                           \
         const DV bv = flags & CH_BIAS ? ch_side_v(bias, b_off, mode, j, chans, c) : (DV)0;        \
         const DV av = CLRELU_OP == CR_PRELU ? ch_side_v(a, a_off, mode, j, chans, c) : (DV)0;     \
-        for (ulong r = r0; r < rows; r += rstep) {                                                \
+        ROWS {                                                                                    \
             CH_ROW(r)                                                                             \
             const ulong vend = j + CLRELU_VEC <= len ? j + CLRELU_VEC : j; /* as ch_fwd */       \
             for (ulong v = j; v < vend; v += CLRELU_VEC) {                                        \
@@ -228,8 +230,15 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
         }                                                                                         \
     }
 
-CH_DEFINE(_a, LOAD_A, STORE_A)
-CH_DEFINE(_u, LOAD_U, STORE_U)
+/* Rows: a work-item strides over them (a capped range, GPUs), or does its one row (_1: the
+ * range covers every row, as on CPU devices, where the loop around the row cost PoCL and Intel's
+ * compiler time; it runs at most once and they drop it). */
+#define CH_ROWS_LOOP for (ulong r = r0; r < rows; r += rstep)
+#define CH_ROWS_ONCE for (ulong r = r0; r < rows && r <= r0; ++r)
+CH_DEFINE(_a, LOAD_A, STORE_A, CH_ROWS_LOOP)
+CH_DEFINE(_u, LOAD_U, STORE_U, CH_ROWS_LOOP)
+CH_DEFINE(1_a, LOAD_A, STORE_A, CH_ROWS_ONCE)
+CH_DEFINE(1_u, LOAD_U, STORE_U, CH_ROWS_ONCE)
 
 /* dx for blocks of CLRELU_BIAS_BLOCK consecutive k = o * inner + i of channel c, and each
  * block's sums (compute-domain bits) of the unblended gradient (into part[g_off + c * blocks +
