@@ -231,10 +231,12 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
     }
 
 /* Rows: a work-item strides over them (a capped range, GPUs), or does its one row (_1: the
- * range covers every row, as on CPU devices, where the loop around the row cost PoCL and Intel's
- * compiler time; it runs at most once and they drop it). */
+ * range covers every row, as on CPU devices, where a loop around the row costs PoCL and Intel's
+ * compiler time). */
 #define CH_ROWS_LOOP for (ulong r = r0; r < rows; r += rstep)
-#define CH_ROWS_ONCE for (ulong r = r0; r < rows && r <= r0; ++r)
+#define CH_ROWS_ONCE                                                                              \
+    const ulong r = r0;                                                                           \
+    if (r < rows)
 CH_DEFINE(_a, LOAD_A, STORE_A, CH_ROWS_LOOP)
 CH_DEFINE(_u, LOAD_U, STORE_U, CH_ROWS_LOOP)
 CH_DEFINE(1_a, LOAD_A, STORE_A, CH_ROWS_ONCE)
