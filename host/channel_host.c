@@ -56,11 +56,11 @@ static const unsigned char *at(const unsigned char *p, size_t i, size_t size) {
  * The element blocks
  * ------------------------------------------------------------------------------------------ */
 
-/* s for m elements from element e of the tensors: x (or src), + bias (b: per element), + z,
- * decoded; returns a pointer to the domain values (the input itself when nothing is added to
- * f32 or f64). sbuf and tbuf hold BLK domain values. */
+/* s for m elements from element e of the tensors: x (or src), + bias (b: per element, or one
+ * value for all when one), + z, decoded; returns a pointer to the domain values (the input itself
+ * when nothing is added to f32 or f64). sbuf and tbuf hold BLK domain values. */
 static const void *sum_block(const job *j, const unsigned char *x, size_t e, size_t m,
-                             const void *b, void *sbuf, void *tbuf) {
+                             const void *b, int one, void *sbuf, void *tbuf) {
     const clrelu__cpu_channel *k = j->k;
     const int wide = j->ds == 8, direct = j->dt == CLRELU_DTYPE_F32 || j->dt == CLRELU_DTYPE_F64;
     const void *s = x + e * j->es;
@@ -69,7 +69,7 @@ static const void *sum_block(const job *j, const unsigned char *x, size_t e, siz
         s = sbuf;
     }
     if (b) {
-        k->add[wide](m, sbuf, s, b);
+        k->add[wide](m, sbuf, s, b, one);
         s = sbuf;
     }
     if (j->z && !j->call->from_y) {
@@ -78,16 +78,17 @@ static const void *sum_block(const job *j, const unsigned char *x, size_t e, siz
             k->dec[j->dt](m, zv, tbuf);
             zv = tbuf;
         }
-        k->add[wide](m, sbuf, s, zv);
+        k->add[wide](m, sbuf, s, zv, 0);
         s = sbuf;
     }
     return s;
 }
 
-/* One block of m elements at element e: forward into out, or backward into dx with the
- * unblended gradient into g and PReLU's slope terms into p (BLK domain values each). */
-static void run_block(const job *j, size_t e, size_t m, const void *b, const void *a, void *g,
-                      void *p) {
+/* One block of m elements at element e, with the per-channel values b (bias) and a (slopes) per
+ * element, or one value each for all when one: forward into out, or backward into dx with the
+ * unblended gradient into g and PReLU's slope terms into p (BLK domain values each, or NULL). */
+static void run_block(const job *j, size_t e, size_t m, const void *b, const void *a, int one,
+                      void *g, void *p) {
     _Alignas(64) uint64_t sbuf[BLK], tbuf[BLK], dbuf[BLK], obuf[BLK];
     const int has_b = j->call->has_bias;
     unsigned char *dst = j->out + e * j->es;
@@ -100,59 +101,37 @@ static void run_block(const job *j, size_t e, size_t m, const void *b, const voi
         out = obuf;
     }
     if (!j->call->backward) {
-        const void *s = sum_block(j, j->in, e, m, has_b ? b : NULL, sbuf, tbuf);
-        j->k->fwd[j->op][j->dt][j->bl](m, s, a, out, &j->prm);
+        const void *s = sum_block(j, j->in, e, m, has_b ? b : NULL, one, sbuf, tbuf);
+        j->k->fwd[j->op][j->dt][j->bl](m, s, a, one, out, &j->prm);
     } else {
-        const void *s = sum_block(j, j->src, e, m, has_b ? b : NULL, sbuf, tbuf);
+        const void *s = sum_block(j, j->src, e, m, has_b ? b : NULL, one, sbuf, tbuf);
         const void *dy = j->in + e * j->es;
         if (j->dt != CLRELU_DTYPE_F32 && j->dt != CLRELU_DTYPE_F64) {
             j->k->dec[j->dt](m, dy, dbuf);
             dy = dbuf;
         }
-        j->k->bwd[j->op][j->dt][j->bl](m, s, dy, a, out, g, p, &j->prm);
+        j->k->bwd[j->op][j->dt][j->bl](m, s, dy, a, one, out, g, p, &j->prm);
     }
     if (j->stream)
         j->k->store_nt(dst, obuf, m * j->es);
 }
 
-/* The same value in n places (a channel's bias or slope for a run). */
-static void broadcast(void *d, const unsigned char *v, size_t n, size_t ds) {
-    if (ds == 4) {
-        uint32_t x, *o = d;
-        memcpy(&x, v, 4);
-        for (size_t i = 0; i < n; ++i)
-            o[i] = x;
-    } else {
-        uint64_t x, *o = d;
-        memcpy(&x, v, 8);
-        for (size_t i = 0; i < n; ++i)
-            o[i] = x;
-    }
-}
-
 /* Elements [c0, c1) of row r. */
 static void run_row_piece(const job *j, size_t r, size_t c0, size_t c1) {
-    _Alignas(64) uint64_t bb[BLK], ab[BLK];
     const clrelu__ch_shape *s = &j->s;
-    size_t base, ch = 0;
-    if (j->mode == RUNS) {
-        ch = r % s->chans;
-        base = r / s->chans * s->pitch + ch * s->inner;
-        if (j->B)
-            broadcast(bb, j->B + ch * j->ds, c1 - c0 < BLK ? c1 - c0 : BLK, j->ds);
-        if (j->A)
-            broadcast(ab, j->A + ch * j->ds, c1 - c0 < BLK ? c1 - c0 : BLK, j->ds);
-    } else {
-        base = j->mode == COLS ? r * s->pitch : r * j->width;
+    if (j->mode == RUNS) { /* one channel: one slope and bias for the row */
+        const size_t ch = r % s->chans, base = r / s->chans * s->pitch + ch * s->inner;
+        for (size_t c = c0; c < c1; c += BLK)
+            run_block(j, base + c, c1 - c < BLK ? c1 - c : BLK, at(j->B, ch, j->ds),
+                      at(j->A, ch, j->ds), 1, NULL, NULL);
+        return;
     }
+    const size_t base = j->mode == COLS ? r * s->pitch : r * j->width;
     const unsigned char *B = j->mode == MERGED ? j->EB : j->B;
     const unsigned char *A = j->mode == MERGED ? j->EA : j->A;
-    for (size_t c = c0; c < c1; c += BLK) {
-        const size_t m = c1 - c < BLK ? c1 - c : BLK;
-        const void *b = j->mode == RUNS ? (const void *)bb : at(B, c, j->ds);
-        const void *a = j->mode == RUNS ? (const void *)ab : at(A, c, j->ds);
-        run_block(j, base + c, m, j->B ? b : NULL, j->A ? a : NULL, NULL, NULL);
-    }
+    for (size_t c = c0; c < c1; c += BLK)
+        run_block(j, base + c, c1 - c < BLK ? c1 - c : BLK, at(B, c, j->ds), at(A, c, j->ds), 0,
+                  NULL, NULL);
 }
 
 /* The elements of row r that exist (a merged tensor's last row is short). */
@@ -221,7 +200,7 @@ static void sums_rows_part(void *arg, unsigned part, unsigned parts) {
         for (size_t r = blk * CLRELU__CH_BLOCK; r < r1; ++r) {
             for (size_t c = 0; c < s->chans; c += BLK) {
                 const size_t m = s->chans - c < BLK ? s->chans - c : BLK;
-                run_block(j, r * s->pitch + c, m, at(j->B, c, j->ds), at(j->A, c, j->ds), g, p);
+                run_block(j, r * s->pitch + c, m, at(j->B, c, j->ds), at(j->A, c, j->ds), 0, g, p);
                 accumulate(wide, (unsigned char *)acc_g + c * j->ds, g, m);
                 if (j->op == CR_PRELU)
                     accumulate(wide, (unsigned char *)acc_p + c * j->ds, p, m);
@@ -275,25 +254,20 @@ static void sums_runs_part(void *arg, unsigned part, unsigned parts) {
     const size_t per_chan = s->count / SUM_CHUNK + (s->count % SUM_CHUNK != 0);
     const size_t units = s->chans * per_chan;
     const size_t u0 = units * part / parts, u1 = units * (part + 1) / parts;
-    _Alignas(64) uint64_t tg[SUM_CHUNK], tp[SUM_CHUNK], bb[BLK], ab[BLK];
+    _Alignas(64) uint64_t tg[SUM_CHUNK], tp[SUM_CHUNK];
     clrelu__fpenv env;
     clrelu__fpenv_enter(&env);
     for (size_t u = u0; u < u1; ++u) {
         const size_t c = u / per_chan, k0 = u % per_chan * SUM_CHUNK;
         const size_t k1 = k0 + SUM_CHUNK < s->count ? k0 + SUM_CHUNK : s->count;
-        const size_t fill = k1 - k0 < BLK ? k1 - k0 : BLK;
-        if (j->B)
-            broadcast(bb, j->B + c * j->ds, fill, j->ds);
-        if (j->A)
-            broadcast(ab, j->A + c * j->ds, fill, j->ds);
         for (size_t k = k0; k < k1;) {
             const size_t o = k / s->inner, i = k % s->inner;
             size_t m = s->inner - i < k1 - k ? s->inner - i : k1 - k;
             m = m < BLK ? m : BLK;
             unsigned char *g = (unsigned char *)tg + (k - k0) * j->ds;
             unsigned char *p = (unsigned char *)tp + (k - k0) * j->ds;
-            run_block(j, o * s->pitch + c * s->inner + i, m, j->B ? bb : NULL, j->A ? ab : NULL, g,
-                      p);
+            run_block(j, o * s->pitch + c * s->inner + i, m, at(j->B, c, j->ds), at(j->A, c, j->ds),
+                      1, g, p);
             k += m;
         }
         const size_t b0 = k0 / CLRELU__CH_BLOCK;

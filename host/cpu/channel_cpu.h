@@ -16,9 +16,10 @@ typedef struct clrelu__ch_params {
 
 #define CLRELU__CH_OPS 4 /* CR_RELU, CR_LEAKY, CR_CLIPPED, CR_PRELU */
 
-/* The loops work on n elements; s, dy, a, g and p are compute-domain bits (uint32_t for f32,
+/* The loops work on n elements; s, dy, v, a, g and p are compute-domain bits (uint32_t for f32,
  * f16 and bf16; uint64_t for f64), out is storage (read first when blending), and out may be
- * the storage s or dy was decoded from (in place).
+ * the storage s or dy was decoded from (in place). A per-channel argument (v, a) holds one value
+ * per element, or, with its *_one flag, one value for all (a channel's run).
  *   dec:  storage -> compute domain
  *   add:  d[i] = s[i] + v[i] (cr_add32 / cr_add64; d may be s)
  *   fwd:  out[i] = blend(f(s[i]; a[i]), out[i])   (a: PReLU's slopes, else unused)
@@ -26,11 +27,11 @@ typedef struct clrelu__ch_params {
  *         +0 (p unused for the other ops); out[i] = blend(g[i], out[i]); g and p may be NULL
  *         (no sums wanted: dx alone) */
 typedef void (*clrelu__ch_dec_fn)(size_t n, const void *in, void *d);
-typedef void (*clrelu__ch_add_fn)(size_t n, void *d, const void *s, const void *v);
-typedef void (*clrelu__ch_fwd_fn)(size_t n, const void *s, const void *a, void *out,
+typedef void (*clrelu__ch_add_fn)(size_t n, void *d, const void *s, const void *v, int v_one);
+typedef void (*clrelu__ch_fwd_fn)(size_t n, const void *s, const void *a, int a_one, void *out,
                                   const clrelu__ch_params *p);
-typedef void (*clrelu__ch_bwd_fn)(size_t n, const void *s, const void *dy, const void *a, void *out,
-                                  void *g, void *pg, const clrelu__ch_params *p);
+typedef void (*clrelu__ch_bwd_fn)(size_t n, const void *s, const void *dy, const void *a, int a_one,
+                                  void *out, void *g, void *pg, const clrelu__ch_params *p);
 
 /* dst = src for bytes, whole 64-byte lines of dst with non-temporal stores (the line is not
  * read first: a third of a forward's traffic), the parts of lines at the ends plainly; and the
