@@ -404,12 +404,12 @@ CLRELU_API clrelu_status clrelu_residual_forward(clrelu_context *ctx, const clre
  * is not NULL it gets dbias[c] = alpha * S[c] + beta * dbias[c], S[c] the sum of the unblended
  * gradient over channel c; for PRELU, when dslopes is not NULL, dslopes[c] = alpha * T[c] +
  * beta * dslopes[c], T[c] the sum of s * dy over the elements of channel c that do not pass
- * (s <= 0 or NaN; PyTorch's prelu weight gradient). beta = 1 accumulates. Both sums run in
- * the compute type in one fixed order, so that every device and the CPU path give the same
- * bits: the channel's elements in (o, i) order, k = o * inner + i, in blocks of 256
- * consecutive k, each block summed in order from +0, then the blocks' sums in order from +0;
- * each addition is rounded, and a NaN result is the canonical NaN (with inner = 1 this is the
- * bias epilogue's order). dx may be dy, src or z at the same offset; dbias and dslopes overlap
+ * (s <= 0 or NaN; PyTorch's prelu weight gradient; the other ops take no dslopes). beta = 1
+ * accumulates. Both sums run in the compute type in one fixed order, so that every device and
+ * the CPU path give the same bits: the channel's elements in (o, i) order, k = o * inner + i, in
+ * blocks of 256 consecutive k, each block summed in order from +0, then the blocks' sums in order
+ * from +0; each addition is rounded, and a NaN result is the canonical NaN (with inner = 1 this is
+ * the bias epilogue's order). dx may be dy, src or z at the same offset; dbias and dslopes overlap
  * nothing. A second, small kernel adds the blocks; its scratch space is the context's. */
 CLRELU_API clrelu_status clrelu_residual_backward(
     clrelu_context *ctx, const clrelu_desc *desc, const clrelu_layout *layout, cl_mem dy,
