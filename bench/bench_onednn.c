@@ -112,6 +112,8 @@ static dnnl_alg_kind_t algorithm(const kit_op *op, const clrelu_desc *d, int fro
     case CLRELU_OP_CLIPPED_RELU:
         *beta = d->ceiling; /* clip_v2: x for 0 < x <= c, else 0 or c */
         return from_dst ? dnnl_eltwise_clip_v2_use_dst_for_bwd : dnnl_eltwise_clip_v2;
+    case CLRELU_OP_PRELU: /* (a primitive of its own; the channel ops are not measured there) */
+        break;
     }
     return dnnl_alg_kind_undef;
 }
@@ -129,6 +131,10 @@ bench_onednn_call *bench_onednn_prepare(bench_onednn *p, const kit_op *op, const
     }
     if (op->mask) {
         snprintf(why, why_len, "oneDNN's eltwise has no bitmask form");
+        return NULL;
+    }
+    if (op->channel) {
+        snprintf(why, why_len, "oneDNN's eltwise has no per-channel or residual form");
         return NULL;
     }
     if (d->alpha != 1.0f || d->beta != 0.0f) {

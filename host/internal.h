@@ -12,9 +12,10 @@
 #include "cpu/cpu.h"
 
 #define CLRELU__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define CLRELU__MAX_KERNELS  8
-#define CLRELU__POOL_SLOTS   4 /* 0-2: host round trips; 3: dbias partial sums */
-#define CLRELU__ERROR_LEN    2048
+/* Kernels per program: one program serves every pass, the bias and the channel ops. */
+#define CLRELU__MAX_KERNELS 24
+#define CLRELU__POOL_SLOTS  4 /* 0-2: host round trips; 3: dbias and channel partial sums */
+#define CLRELU__ERROR_LEN   2048
 /* Rows per block of the dbias sums: part of the result\'s definition (clrelu.h). */
 #define CLRELU__BIAS_BLOCK 256
 

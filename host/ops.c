@@ -86,6 +86,11 @@ clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clre
     if (clrelu_dtype_size(desc->dtype) == 0)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "%s: desc->dtype = %d is not a clrelu_dtype", fn, (int)desc->dtype);
+    if (desc->op == CLRELU_OP_PRELU)
+        return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: desc->op = CLRELU_OP_PRELU reads a slope per channel: use "
+                            "clrelu_prelu_* or clrelu_residual_*",
+                            fn);
     if (desc->op != CLRELU_OP_RELU && desc->op != CLRELU_OP_LEAKY_RELU &&
         desc->op != CLRELU_OP_CLIPPED_RELU)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,

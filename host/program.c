@@ -15,8 +15,8 @@ static const struct clrelu__kernel_source *find_source(const char *name) {
 }
 
 /* The program text: the per-element semantics shared with the CPU path, then the kernels
- * (the bias epilogue uses relu.cl's macros). */
-static const char *const program_parts[] = {"relu_math", "relu", "bias"};
+ * (the bias epilogue and the channel ops use relu.cl's macros). */
+static const char *const program_parts[] = {"relu_math", "relu", "bias", "channel"};
 #define N_PARTS (sizeof program_parts / sizeof program_parts[0])
 
 /* Builds the kernels with options, through the persistent binary cache (cache.c). */

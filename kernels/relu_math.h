@@ -73,6 +73,7 @@ static inline cr_u64 cr_u64_(double d) {
 #define CR_RELU    0
 #define CR_LEAKY   1
 #define CR_CLIPPED 2
+#define CR_PRELU   3 /* leaky with a per-channel slope (the channel ops: kernels/channel.cl) */
 #define CR_PLAIN   0 /* out = f */
 #define CR_SCALE   1 /* out = alpha * f */
 #define CR_BLEND   2 /* out = alpha * f + beta * out */
@@ -174,6 +175,23 @@ CR_FN cr_u32 cr_blend32(int mode, cr_u32 t, cr_u32 old, float alpha, float beta)
         r = p + q;
     }
     return cr_sel32(cr_nan32(t), t, cr_canon32(CR_U32(r)));
+}
+
+/* PReLU, with the channel's slope a as compute-domain bits: the leaky row of the table with
+ * slope a (NaN passes; x <= 0 gives a * x, one rounding). Its backward is leaky's, and the
+ * slope's gradient takes x * dy from every element that does not pass (x <= 0 or NaN: what
+ * PyTorch's prelu backward gives), +0 from the others. The residual epilogue feeds these the
+ * sum s = (x + bias) + z, each addition rounded (cr_add32). */
+CR_FN cr_u32 cr_prelu_fwd32(cr_u32 x, cr_u32 a) {
+    return cr_fwd32(CR_LEAKY, x, CR_F32(a), 0u);
+}
+
+CR_FN cr_u32 cr_prelu_grad32(cr_u32 x, cr_u32 dy, cr_u32 a) {
+    return cr_grad32(CR_LEAKY, cr_gt0_32(x), dy, CR_F32(a));
+}
+
+CR_FN cr_u32 cr_prelu_dslope32(cr_u32 x, cr_u32 dy) {
+    return cr_sel32(cr_gt0_32(x), 0u, cr_mul32(CR_F32(x), dy));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -278,8 +296,10 @@ CR_FN cr_u64 cr_canon64(cr_u64 b) {
     return cr_sel64(cr_nan64(b), CR_QNAN64, b);
 }
 
-CR_FN cr_u64 cr_mul64(float s, cr_u64 b) {
-    double r = CR_DMUL((double)s, CR_F64(b));
+/* s is a double so that PReLU's f64 slopes keep every bit; leaky's float slope converts
+ * exactly. */
+CR_FN cr_u64 cr_mul64(double s, cr_u64 b) {
+    double r = CR_DMUL(s, CR_F64(b));
     return cr_canon64(CR_U64(r));
 }
 
@@ -288,7 +308,7 @@ CR_FN cr_u64 cr_add64(cr_u64 x, cr_u64 b) {
     return cr_sel64(cr_nan64(x), x, cr_sel64(cr_nan64(b), b, cr_canon64(CR_U64(r))));
 }
 
-CR_FN cr_u64 cr_fwd64(int op, cr_u64 x, float slope, cr_u64 c) {
+CR_FN cr_u64 cr_fwd64(int op, cr_u64 x, double slope, cr_u64 c) {
     cr_u64 pos = op == CR_CLIPPED ? cr_sel64(x < c, x, c) : x;
     cr_u64 neg = op == CR_LEAKY ? cr_mul64(slope, x) : (cr_u64)0;
     return cr_sel64(cr_nan64(x), x, cr_sel64(cr_gt0_64(x), pos, neg));
@@ -303,7 +323,7 @@ CR_FN int cr_pass64(int op, cr_u64 x, cr_u64 c) {
     return nan | gt0;
 }
 
-CR_FN cr_u64 cr_grad64(int op, int pass, cr_u64 dy, float slope) {
+CR_FN cr_u64 cr_grad64(int op, int pass, cr_u64 dy, double slope) {
     cr_u64 other = op == CR_LEAKY ? cr_mul64(slope, dy) : (cr_u64)0;
     return cr_sel64(pass, dy, other);
 }
@@ -318,6 +338,17 @@ CR_FN cr_u64 cr_blend64(int mode, cr_u64 t, cr_u64 old, float alpha, float beta)
         r = p + q;
     }
     return cr_sel64(cr_nan64(t), t, cr_canon64(CR_U64(r)));
+}
+CR_FN cr_u64 cr_prelu_fwd64(cr_u64 x, cr_u64 a) {
+    return cr_fwd64(CR_LEAKY, x, CR_F64(a), (cr_u64)0);
+}
+
+CR_FN cr_u64 cr_prelu_grad64(cr_u64 x, cr_u64 dy, cr_u64 a) {
+    return cr_grad64(CR_LEAKY, cr_gt0_64(x), dy, CR_F64(a));
+}
+
+CR_FN cr_u64 cr_prelu_dslope64(cr_u64 x, cr_u64 dy) {
+    return cr_sel64(cr_gt0_64(x), (cr_u64)0, cr_mul64(CR_F64(x), dy));
 }
 #endif /* CLRELU_WITH_F64 */
 

@@ -27,6 +27,7 @@ DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends 
 build=${CLRELU_ARM64_BUILD:-build-arm64}
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
   -DCMAKE_BUILD_TYPE=Release -DCLRELU_WERROR=ON -DCLRELU_BUILD_BENCH=OFF
-cmake --build "$build" -j "$(nproc)" --target test_cpu
-# cpu_default is cpu_neon on AArch64: run each kernel table once.
-ctest --test-dir "$build" -j "$(nproc)" -R '^cpu_(scalar|neon)$' --output-on-failure
+cmake --build "$build" -j "$(nproc)" --target test_cpu test_channel
+# cpu_default is cpu_neon on AArch64: run each kernel table once (the family's and the channel
+# ops').
+ctest --test-dir "$build" -j "$(nproc)" -R '^(cpu|channel_cpu)_(scalar|neon)$' --output-on-failure

@@ -108,12 +108,13 @@ step_valgrind() {
   cmake --build build-valgrind -j "$jobs"
   # An empty vendor directory: the ICD loader finds no platform, so every test takes the CPU
   # path (device tests say SKIPPED). The huge tests need 8 GiB and hours under valgrind. Of the
-  # CPU-path tests, cpu_default (the widest ISA valgrind emulates: AVX2) runs; the per-ISA runs
-  # repeat the same template (each took 3-4 minutes here under memcheck, and ASan covers them).
+  # CPU-path tests, cpu_default and channel (the widest ISA valgrind emulates: AVX2) run; the
+  # per-ISA runs repeat the same templates (each took 3-4 minutes here under memcheck, and ASan
+  # covers them).
   local vendors
   vendors=$(mktemp -d)
   OCL_ICD_VENDORS=$vendors ctest --test-dir build-valgrind --output-on-failure -LE huge \
-    -E '^cpu_(scalar|sse2|avx2|avx512|neon)$' --timeout 1800
+    -E '^(cpu|channel_cpu)_(scalar|sse2|avx2|avx512|neon)$' --timeout 1800
   rmdir "$vendors"
 }
 

@@ -200,17 +200,21 @@ CLRELU_API clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrel
  *   LEAKY     x            s * x      x            dy             s * dy          s * dy
  *   CLIPPED   min(x, c)    +0.0       x            dy if x < c,   +0.0            dy
  *                                                  else +0.0
+ *   PRELU     x            a[c] * x   x            dy             a[c] * dy       a[c] * dy
  *
- * (s = desc->negative_slope, c = desc->ceiling). x <= 0 includes -0.0, -inf and negative
- * subnormals: relu(-0.0) = +0.0, leaky(-0.0) = -0.0, and leaky with s = 0 at -inf is NaN, as
- * in IEEE arithmetic and PyTorch. The derivative at exactly 0 is 0 (s for leaky), and at
- * exactly c it is 0 for clipped. RELU, LEAKY and CLIPPED are the functions of PyTorch's relu,
- * leaky_relu and hardtanh(x, 0, c) (relu6 with c = 6); where the bits differ (the sign of a zero
- * from -0.0, NaN) docs/semantics.md has the table. */
+ * (s = desc->negative_slope, c = desc->ceiling; a[c] = the slope of the element's channel,
+ * from an array: PRELU runs only in the channel calls, clrelu_prelu_* and clrelu_residual_*).
+ * x <= 0 includes -0.0, -inf and negative subnormals: relu(-0.0) = +0.0, leaky(-0.0) = -0.0,
+ * and leaky with s = 0 at -inf is NaN, as in IEEE arithmetic and PyTorch. The derivative at
+ * exactly 0 is 0 (s for leaky), and at exactly c it is 0 for clipped. RELU, LEAKY, CLIPPED and
+ * PRELU are the functions of PyTorch's relu, leaky_relu, hardtanh(x, 0, c) (relu6 with c = 6)
+ * and prelu; where the bits differ (the sign of a zero from -0.0, NaN) docs/semantics.md has
+ * the table. */
 typedef enum clrelu_op {
     CLRELU_OP_RELU = 0,
     CLRELU_OP_LEAKY_RELU = 1,
     CLRELU_OP_CLIPPED_RELU = 2,
+    CLRELU_OP_PRELU = 3, /* a learned slope per channel: clrelu_prelu_*, clrelu_residual_* */
 } clrelu_op;
 
 /* Element types. F16 and BF16 are storage types: math is f32, one rounding on store. They
@@ -354,6 +358,121 @@ CLRELU_API clrelu_status clrelu_bias_backward_host(clrelu_context *ctx, const cl
                                                    size_t dy_pitch, const void *src,
                                                    size_t src_pitch, const void *bias, void *dx,
                                                    size_t dx_pitch, void *dbias);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tensors with channels: PReLU and the residual epilogue
+ * ------------------------------------------------------------------------------------------ */
+/* The shape of a tensor with channels, shared by every tensor argument of a call: element
+ * (o, c, i), for o < outer, c < channels, i < inner, is element o * pitch + c * inner + i from
+ * the tensor's offset (or pointer). Channels last (a dense layer's or an NHWC convolution's
+ * output, rows x C, rows pitch elements apart): outer = rows, inner = 1. Channels first (NCHW):
+ * outer = N, inner = H * W, pitch = C * H * W. The per-channel arrays (slopes, bias and their
+ * gradients) hold channels elements. Start from clrelu_layout_make() (or clrelu_layout_init());
+ * struct_size keeps the struct extensible as clrelu_desc's does. */
+typedef struct clrelu_layout {
+    size_t struct_size; /* sizeof(clrelu_layout) as the caller was compiled: set by _make/_init */
+    size_t outer;       /* N, or the rows */
+    size_t channels;    /* C */
+    size_t inner;       /* elements of one channel per outer index: H * W, or 1 */
+    size_t pitch;       /* elements from one outer index to the next, >= channels * inner */
+} clrelu_layout;
+
+/* Fills the layout_size bytes at layout with outer x channels x inner, dense (pitch = channels
+ * * inner, or 0 when that overflows, which the calls then refuse). layout_size must be
+ * sizeof(clrelu_layout) of this header; anything else, or a NULL layout, is
+ * CLRELU_ERROR_INVALID_ARGUMENT. For foreign-function interfaces; C code can use
+ * clrelu_layout_make and then set pitch for a padded layout. */
+CLRELU_API clrelu_status clrelu_layout_init(clrelu_layout *layout, size_t layout_size, size_t outer,
+                                            size_t channels, size_t inner);
+
+/* A dense outer x channels x inner layout (clrelu_layout_init with this header's size). */
+static inline clrelu_layout clrelu_layout_make(size_t outer, size_t channels, size_t inner) {
+    clrelu_layout l;
+    l.struct_size = 0;
+    clrelu_layout_init(&l, sizeof l, outer, channels, inner);
+    return l;
+}
+
+/* The residual epilogue: y = f(s), s = (x + bias[c]) + z, on every element (o, c, i) of
+ * layout, blended as desc says (out = alpha * f + beta * out). bias (channels elements from
+ * bias_off) and z (a tensor like x) are each optional: NULL leaves its addition out (x + 0 is
+ * not x for x = -0.0). Each addition is rounded in the compute type (f32; f64 for f64), in
+ * this order; a NaN x passes with its bits, else a NaN bias, else a NaN z, and inf - inf gives
+ * the canonical NaN; then the table above applies to s, with PRELU's slope a[c] read from
+ * slopes (channels elements from slopes_off; NULL for the other ops, which take desc's slope
+ * or ceiling). f is any op of the family. y may be x or z at the same offset (in place); other
+ * overlaps with an output are refused. Buffers are checked over the span the layout gives
+ * them ((outer - 1) * pitch + channels * inner elements from the offset). Events and checks as
+ * clrelu_forward. outer, channels or inner 0 enqueues nothing (a marker when done is not
+ * NULL). */
+CLRELU_API clrelu_status clrelu_residual_forward(clrelu_context *ctx, const clrelu_desc *desc,
+                                                 const clrelu_layout *layout, cl_mem x,
+                                                 size_t x_off, cl_mem bias, size_t bias_off,
+                                                 cl_mem z, size_t z_off, cl_mem slopes,
+                                                 size_t slopes_off, cl_mem y, size_t y_off,
+                                                 cl_uint n_wait, const cl_event *wait,
+                                                 cl_event *done);
+
+/* Its backward: dx = f'(s) * dy, blended, where s is recomputed from x (desc->grad_from =
+ * CLRELU_GRAD_FROM_X: src is x, and bias and z are given as in the forward call) or read from
+ * y (CLRELU_GRAD_FROM_Y: src is y = f(s), not for PRELU, whose slopes may be <= 0; bias and z
+ * may be NULL). s's gradient is also z's: with alpha = 1 and beta = 0, dx is dz too. When dbias
+ * is not NULL it gets dbias[c] = alpha * S[c] + beta * dbias[c], S[c] the sum of the unblended
+ * gradient over channel c; for PRELU, when dslopes is not NULL, dslopes[c] = alpha * T[c] +
+ * beta * dslopes[c], T[c] the sum of s * dy over the elements of channel c that do not pass
+ * (s <= 0 or NaN; PyTorch's prelu weight gradient; the other ops take no dslopes). beta = 1
+ * accumulates. Both sums run in the compute type in one fixed order, so that every device and
+ * the CPU path give the same bits: the channel's elements in (o, i) order, k = o * inner + i, in
+ * blocks of 256 consecutive k, each block summed in order from +0, then the blocks' sums in order
+ * from +0; each addition is rounded, and a NaN result is the canonical NaN (with inner = 1 this is
+ * the bias epilogue's order). dx may be dy, src or z at the same offset; dbias and dslopes overlap
+ * nothing. A second, small kernel adds the blocks; its scratch space is the context's. */
+CLRELU_API clrelu_status clrelu_residual_backward(
+    clrelu_context *ctx, const clrelu_desc *desc, const clrelu_layout *layout, cl_mem dy,
+    size_t dy_off, cl_mem src, size_t src_off, cl_mem bias, size_t bias_off, cl_mem z, size_t z_off,
+    cl_mem slopes, size_t slopes_off, cl_mem dx, size_t dx_off, cl_mem dbias, size_t dbias_off,
+    cl_mem dslopes, size_t dslopes_off, cl_uint n_wait, const cl_event *wait, cl_event *done);
+
+/* PReLU: y = f(x) with f the PRELU row of the table, slope a[c] = slopes[slopes_off + c]
+ * (desc->op must be CLRELU_OP_PRELU; one shared slope is channels = 1). clrelu_residual_forward
+ * without bias and z. */
+CLRELU_API clrelu_status clrelu_prelu_forward(clrelu_context *ctx, const clrelu_desc *desc,
+                                              const clrelu_layout *layout, cl_mem x, size_t x_off,
+                                              cl_mem slopes, size_t slopes_off, cl_mem y,
+                                              size_t y_off, cl_uint n_wait, const cl_event *wait,
+                                              cl_event *done);
+
+/* PReLU's backward from x: dx = f'(x) * dy, and, when dslopes is not NULL, the slopes'
+ * gradient dslopes[c] = alpha * (sum over channel c of x * dy where x <= 0 or NaN) + beta *
+ * dslopes[c], summed in clrelu_residual_backward's order. clrelu_residual_backward without
+ * bias, z and dbias. */
+CLRELU_API clrelu_status clrelu_prelu_backward(clrelu_context *ctx, const clrelu_desc *desc,
+                                               const clrelu_layout *layout, cl_mem dy,
+                                               size_t dy_off, cl_mem x, size_t x_off, cl_mem slopes,
+                                               size_t slopes_off, cl_mem dx, size_t dx_off,
+                                               cl_mem dslopes, size_t dslopes_off, cl_uint n_wait,
+                                               const cl_event *wait, cl_event *done);
+
+/* The same four on host arrays, synchronously, on the CPU path (whatever the host path is set
+ * to). Each tensor pointer is its element (0, 0, 0); the per-channel arrays hold channels
+ * elements; NULL leaves out what the cl_mem calls let NULL leave out. Elements must be aligned
+ * to their size. */
+CLRELU_API clrelu_status clrelu_residual_forward_host(clrelu_context *ctx, const clrelu_desc *desc,
+                                                      const clrelu_layout *layout, const void *x,
+                                                      const void *bias, const void *z,
+                                                      const void *slopes, void *y);
+CLRELU_API clrelu_status clrelu_residual_backward_host(clrelu_context *ctx, const clrelu_desc *desc,
+                                                       const clrelu_layout *layout, const void *dy,
+                                                       const void *src, const void *bias,
+                                                       const void *z, const void *slopes, void *dx,
+                                                       void *dbias, void *dslopes);
+CLRELU_API clrelu_status clrelu_prelu_forward_host(clrelu_context *ctx, const clrelu_desc *desc,
+                                                   const clrelu_layout *layout, const void *x,
+                                                   const void *slopes, void *y);
+CLRELU_API clrelu_status clrelu_prelu_backward_host(clrelu_context *ctx, const clrelu_desc *desc,
+                                                    const clrelu_layout *layout, const void *dy,
+                                                    const void *x, const void *slopes, void *dx,
+                                                    void *dslopes);
 
 /* One tensor of a batch: n elements of a buffer from element offset off. */
 typedef struct clrelu_tensor {

@@ -97,12 +97,14 @@ static cl_event complete;   /* a user event that has completed */
 /* Calls made and how they ended, by kind; replay.c prints them (fuzz_api_stats). */
 static const char *const kind_names[] = {"clrelu_forward",       "clrelu_backward",
                                          "clrelu_forward_mask",  "clrelu_forward_host",
-                                         "clrelu_backward_host", "clrelu_forward_mask_host"};
-static unsigned long calls_ok[6], calls_failed[6], calls_checked[6];
+                                         "clrelu_backward_host", "clrelu_forward_mask_host",
+                                         "channel ops (cl_mem)", "channel ops (host arrays)"};
+#define KINDS 8
+static unsigned long calls_ok[KINDS], calls_failed[KINDS], calls_checked[KINDS];
 
 void fuzz_api_stats(FILE *out);
 void fuzz_api_stats(FILE *out) {
-    for (int i = 0; i < 6; ++i)
+    for (int i = 0; i < KINDS; ++i)
         fprintf(out, "  %-25s %8lu succeeded (%lu checked against the reference), %8lu refused\n",
                 kind_names[i], calls_ok[i], calls_checked[i], calls_failed[i]);
 }
@@ -536,6 +538,274 @@ static void call_host(reader *r, int which) {
     free(mask_alloc); /* mask may have been set to NULL to test that */
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The channel ops (PReLU, the residual epilogue)
+ * ------------------------------------------------------------------------------------------ */
+
+/* A layout: mostly small and valid, sometimes padded, overflowing, zeroed or NULL. */
+static const clrelu_layout *any_layout(reader *r, clrelu_layout *l) {
+    uint8_t k = u8(r);
+    *l = clrelu_layout_make(u8(r) % 9, 1 + u8(r) % 7, 1 + u8(r) % 6);
+    if (k % 8 == 1)
+        l->pitch += u8(r) % 4; /* padded */
+    if (k % 8 == 2)
+        l->pitch = any_size(r, l->pitch);
+    if (k % 8 == 3)
+        l->outer = any_size(r, l->outer);
+    if (k % 8 == 4)
+        l->channels = any_size(r, 0);
+    if (k % 16 == 5)
+        l->struct_size = 0;
+    return k % 32 == 6 ? NULL : l;
+}
+
+static size_t layout_span(const clrelu_layout *l) {
+    if (!l->outer || !l->channels || !l->inner)
+        return 0;
+    return (l->outer - 1) * l->pitch + l->channels * l->inner;
+}
+
+/* Which arrays a channel call has: role bits (fuzz side), in clrelu's argument order. */
+enum { CH_IN, CH_SRC, CH_BIAS, CH_Z, CH_SLOPES, CH_OUT, CH_DBIAS, CH_DSLOPES, CH_N };
+
+/* The reference on the arrays at p (each at its element (0, 0, 0) or NULL). */
+static void channel_reference(const clrelu_desc *d, const clrelu_layout *l, int backward,
+                              void *const p[CH_N]) {
+    if (backward)
+        kit_residual_backward(d, l, p[CH_IN], p[CH_SRC], p[CH_BIAS], p[CH_Z], p[CH_SLOPES],
+                              p[CH_OUT], p[CH_DBIAS], p[CH_DSLOPES]);
+    else
+        kit_residual_forward(d, l, p[CH_IN], p[CH_BIAS], p[CH_Z], p[CH_SLOPES], p[CH_OUT]);
+}
+
+static const char *const channel_fns[2][2] = {
+    {"clrelu_residual_forward", "clrelu_residual_backward"},
+    {"clrelu_prelu_forward", "clrelu_prelu_backward"}};
+
+static void call_channel_device(reader *r) {
+    static buffers b;
+    static unsigned char want[MAX_BUFS][MAX_BUF_BYTES];
+    if (!dev_ctx)
+        return;
+    const int backward = u8(r) & 1, prelu_call = u8(r) % 3 == 0;
+    clrelu_desc desc = any_desc(r);
+    if (prelu_call || u8(r) % 3 == 0)
+        desc.op = CLRELU_OP_PRELU;
+    clrelu_layout lay;
+    const clrelu_layout *lp = any_layout(r, &lay);
+    buffers_make(r, &b);
+    int idx[CH_N];
+    cl_mem mem[CH_N];
+    size_t off[CH_N];
+    size_t es = clrelu_dtype_size(desc.dtype);
+    for (int i = 0; i < CH_N; ++i) {
+        const int optional = i == CH_BIAS || i == CH_Z || i == CH_SLOPES || i >= CH_DBIAS;
+        /* the slopes mostly as the op wants them (PReLU's, else none) */
+        const int leave_out = i == CH_SLOPES ? (desc.op == CLRELU_OP_PRELU) == (u8(r) % 16 == 0)
+                                             : optional && u8(r) % 2;
+        mem[i] = leave_out ? NULL : pick_buffer(r, &b, &idx[i]);
+        if (!mem[i] && optional)
+            idx[i] = -1;
+        off[i] = u8(r) % 4 ? u8(r) % 16 : any_size(r, 0);
+    }
+    /* The arrays the chosen call has no argument for. */
+    for (int i = 0; i < CH_N; ++i) {
+        int passed = backward ? !(prelu_call && (i == CH_BIAS || i == CH_Z || i == CH_DBIAS))
+                              : i != CH_SRC && i != CH_DBIAS && i != CH_DSLOPES &&
+                                    !(prelu_call && (i == CH_BIAS || i == CH_Z));
+        if (!passed) {
+            mem[i] = NULL;
+            idx[i] = -1;
+        }
+    }
+    int want_done = u8(r) & 1;
+    cl_event done = (cl_event)&done;
+    const char *fn = channel_fns[prelu_call][backward];
+    buffers_read(&b, b.before);
+    clrelu_status st;
+    const clrelu_desc *dp = u8(r) % 32 ? &desc : NULL;
+    cl_event *dn = want_done ? &done : NULL;
+    if (prelu_call && backward)
+        st = clrelu_prelu_backward(dev_ctx, dp, lp, mem[CH_IN], off[CH_IN], mem[CH_SRC],
+                                   off[CH_SRC], mem[CH_SLOPES], off[CH_SLOPES], mem[CH_OUT],
+                                   off[CH_OUT], mem[CH_DSLOPES], off[CH_DSLOPES], 0, NULL, dn);
+    else if (prelu_call)
+        st = clrelu_prelu_forward(dev_ctx, dp, lp, mem[CH_IN], off[CH_IN], mem[CH_SLOPES],
+                                  off[CH_SLOPES], mem[CH_OUT], off[CH_OUT], 0, NULL, dn);
+    else if (backward)
+        st = clrelu_residual_backward(dev_ctx, dp, lp, mem[CH_IN], off[CH_IN], mem[CH_SRC],
+                                      off[CH_SRC], mem[CH_BIAS], off[CH_BIAS], mem[CH_Z], off[CH_Z],
+                                      mem[CH_SLOPES], off[CH_SLOPES], mem[CH_OUT], off[CH_OUT],
+                                      mem[CH_DBIAS], off[CH_DBIAS], mem[CH_DSLOPES],
+                                      off[CH_DSLOPES], 0, NULL, dn);
+    else
+        st = clrelu_residual_forward(dev_ctx, dp, lp, mem[CH_IN], off[CH_IN], mem[CH_BIAS],
+                                     off[CH_BIAS], mem[CH_Z], off[CH_Z], mem[CH_SLOPES],
+                                     off[CH_SLOPES], mem[CH_OUT], off[CH_OUT], 0, NULL, dn);
+    if (want_done) {
+        CHECK(st == CLRELU_OK ? done != NULL : done == NULL, "%s: %s, but *done is %p", fn,
+              clrelu_status_name(st), (void *)done);
+        if (done) {
+            CHECK(clWaitForEvents(1, &done) == CL_SUCCESS, "%s: waiting for done failed", fn);
+            clReleaseEvent(done);
+        }
+    }
+    clFinish(dev_info.queue);
+    buffers_read(&b, b.after);
+    if (getenv("CLRELU_FUZZ_VERBOSE"))
+        fprintf(stderr, "fuzz_api: %s: %s %s\n", fn, clrelu_status_name(st),
+                st == CLRELU_OK ? "" : clrelu_last_error());
+    (st == CLRELU_OK ? calls_ok : calls_failed)[6]++;
+    if (st != CLRELU_OK) {
+        check_failure(dev_ctx, st, fn);
+        for (int i = 0; i < b.count; ++i)
+            CHECK(!b.mem[i] || memcmp(b.before[i], b.after[i], b.bytes[i]) == 0,
+                  "%s failed (%s: %s) but buffer %d changed", fn, clrelu_status_name(st),
+                  clrelu_last_error(), i);
+        buffers_release(&b);
+        return;
+    }
+    /* A success: every array within its buffer; the outputs as the reference says, everything
+     * else as it was. Checked when no output's buffer is another's sub-buffer or parent. */
+    const int from_y = backward && desc.grad_from == CLRELU_GRAD_FROM_Y;
+    size_t span = layout_span(&lay);
+    int checkable = span > 0;
+    for (int i = 0; i < CH_N && checkable; ++i) {
+        if (!mem[i] || (from_y && (i == CH_BIAS || i == CH_Z)))
+            continue;
+        size_t n = i == CH_IN || i == CH_SRC || i == CH_Z || i == CH_OUT ? span : lay.channels;
+        CHECK(idx[i] >= 0 && off[i] <= b.bytes[idx[i]] / es && n <= b.bytes[idx[i]] / es - off[i],
+              "%s succeeded with array %d (offset %zu, %zu elements) outside its buffer", fn, i,
+              off[i], n);
+        for (int j = 0; j < b.count; ++j)
+            if ((i == CH_OUT || i >= CH_DBIAS) && j != idx[i] &&
+                alias_origin(&b, idx[i], j) != LLONG_MIN)
+                checkable = 0;
+    }
+    if (checkable) {
+        calls_checked[6]++;
+        for (int i = 0; i < b.count; ++i)
+            memcpy(want[i], b.before[i], b.bytes[i]);
+        void *p[CH_N];
+        for (int i = 0; i < CH_N; ++i) {
+            int used = mem[i] && !(from_y && (i == CH_BIAS || i == CH_Z));
+            int out = i == CH_OUT || i >= CH_DBIAS;
+            p[i] = used ? (out ? want[idx[i]] : b.before[idx[i]]) + off[i] * es : NULL;
+        }
+        channel_reference(&desc, &lay, backward, p);
+        for (int i = 0; i < b.count; ++i)
+            if (b.mem[i])
+                CHECK(memcmp(b.after[i], want[i], b.bytes[i]) == 0,
+                      "%s: buffer %d differs from the reference's", fn, i);
+    }
+    buffers_release(&b);
+}
+
+static void call_channel_host(reader *r) {
+    clrelu_context *ctx = u8(r) % 64 ? cpu_ctx : NULL;
+    const int backward = u8(r) & 1, prelu_call = u8(r) % 3 == 0;
+    clrelu_desc desc = any_desc(r);
+    if (prelu_call || u8(r) % 3 == 0)
+        desc.op = CLRELU_OP_PRELU;
+    clrelu_layout lay;
+    const clrelu_layout *lp = any_layout(r, &lay);
+    size_t es = clrelu_dtype_size(desc.dtype), ebytes = es ? es : 4;
+    /* Arrays of exactly the size the call reads (ASan sees past them), when that is small. */
+    size_t span = lp && lay.struct_size && layout_span(&lay) <= MAX_HOST_N ? layout_span(&lay) : 0;
+    size_t chans = span ? lay.channels : 0;
+    unsigned char *a[CH_N], *before[CH_N];
+    size_t bytes[CH_N];
+    for (int i = 0; i < CH_N; ++i) {
+        const int tensor = i == CH_IN || i == CH_SRC || i == CH_Z || i == CH_OUT;
+        bytes[i] = (tensor ? span : chans) * ebytes;
+        a[i] = malloc(bytes[i] + 1);
+        kit_fill(CLRELU_DTYPE_F32, a[i], bytes[i] / 4, u8(r) + 1u);
+        before[i] = malloc(bytes[i] + 1);
+        memcpy(before[i], a[i], bytes[i] + 1);
+    }
+    const void *p[CH_N];
+    for (int i = 0; i < CH_N; ++i)
+        p[i] = a[i];
+    uint8_t opt = u8(r);
+    for (int i = CH_BIAS; i < CH_N; ++i)
+        if (i != CH_OUT && i != CH_SLOPES && (opt >> i) & 1)
+            p[i] = NULL;
+    if ((desc.op == CLRELU_OP_PRELU) == (opt % 16 == 1)) /* mostly as the op wants them */
+        p[CH_SLOPES] = NULL;
+    if (prelu_call) /* (no such arguments) */
+        p[CH_BIAS] = p[CH_Z] = p[CH_DBIAS] = NULL;
+    uint8_t alias = u8(r) % 8;
+    if (alias == 1)
+        p[CH_OUT] = p[CH_IN]; /* in place */
+    else if (alias == 2 && p[CH_Z])
+        p[CH_OUT] = p[CH_Z];
+    else if (alias == 3 && span > 1)
+        p[CH_OUT] = a[CH_IN] + ebytes; /* partly overlapping: refused */
+    else if (alias == 4)
+        p[CH_OUT] = NULL;
+    else if (alias == 5)
+        p[CH_IN] = NULL;
+    const char *fn =
+        prelu_call ? (backward ? "clrelu_prelu_backward_host" : "clrelu_prelu_forward_host")
+                   : (backward ? "clrelu_residual_backward_host" : "clrelu_residual_forward_host");
+    const clrelu_desc *dp = u8(r) % 32 ? &desc : NULL;
+    void *out = (void *)(uintptr_t)p[CH_OUT];
+    clrelu_status st;
+    if (prelu_call && backward)
+        st = clrelu_prelu_backward_host(ctx, dp, lp, p[CH_IN], p[CH_SRC], p[CH_SLOPES], out,
+                                        (void *)(uintptr_t)p[CH_DSLOPES]);
+    else if (prelu_call)
+        st = clrelu_prelu_forward_host(ctx, dp, lp, p[CH_IN], p[CH_SLOPES], out);
+    else if (backward)
+        st = clrelu_residual_backward_host(ctx, dp, lp, p[CH_IN], p[CH_SRC], p[CH_BIAS], p[CH_Z],
+                                           p[CH_SLOPES], out, (void *)(uintptr_t)p[CH_DBIAS],
+                                           (void *)(uintptr_t)p[CH_DSLOPES]);
+    else
+        st = clrelu_residual_forward_host(ctx, dp, lp, p[CH_IN], p[CH_BIAS], p[CH_Z], p[CH_SLOPES],
+                                          out);
+    if (getenv("CLRELU_FUZZ_VERBOSE"))
+        fprintf(stderr, "fuzz_api: %s: %s %s\n", fn, clrelu_status_name(st),
+                st == CLRELU_OK ? "" : clrelu_last_error());
+    (st == CLRELU_OK ? calls_ok : calls_failed)[7]++;
+    if (st != CLRELU_OK) {
+        check_failure(ctx, st, fn);
+        for (int i = 0; i < CH_N; ++i)
+            CHECK(memcmp(before[i], a[i], bytes[i] + 1) == 0,
+                  "%s failed (%s: %s) but host memory changed", fn, clrelu_status_name(st),
+                  clrelu_last_error());
+    } else if (span) {
+        CHECK(alias != 3 || span < 2, "%s: y partly over x was not refused", fn);
+        calls_checked[7]++;
+        /* The reference on copies: inputs as they were (inputs are never aliased but by the
+         * output), outputs into copies of their old contents. */
+        unsigned char *w[CH_N];
+        void *q[CH_N];
+        const int from_y = backward && desc.grad_from == CLRELU_GRAD_FROM_Y;
+        int out_idx = CH_OUT;
+        for (int j = 0; j < CH_N; ++j)
+            if (p[CH_OUT] == a[j])
+                out_idx = j;
+        for (int i = 0; i < CH_N; ++i) {
+            w[i] = malloc(bytes[i] + 1);
+            memcpy(w[i], before[i], bytes[i] + 1);
+            q[i] = p[i] && !(from_y && (i == CH_BIAS || i == CH_Z)) ? before[i] : NULL;
+        }
+        q[CH_OUT] = w[out_idx];
+        q[CH_DBIAS] = backward && p[CH_DBIAS] ? w[CH_DBIAS] : NULL;
+        q[CH_DSLOPES] = backward && p[CH_DSLOPES] ? w[CH_DSLOPES] : NULL;
+        channel_reference(&desc, &lay, backward, q);
+        for (int i = 0; i < CH_N; ++i)
+            CHECK(memcmp(a[i], w[i], bytes[i] + 1) == 0,
+                  "%s: array %d differs from the reference's", fn, i);
+        for (int i = 0; i < CH_N; ++i)
+            free(w[i]);
+    }
+    for (int i = 0; i < CH_N; ++i) {
+        free(a[i]);
+        free(before[i]);
+    }
+}
+
 /* Calls without arrays: status and dtype tables, context creation from any spec, info. */
 static void call_misc(reader *r) {
     switch (u8(r) % 5) {
@@ -593,8 +863,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     world_open();
     reader r = {data, size};
     for (int c = 0; c < MAX_CALLS && r.left; ++c) {
-        uint8_t kind = u8(&r) % 7;
-        if (kind < 3)
+        /* (The channel ops take the top byte values, so that older inputs keep their calls.) */
+        uint8_t byte = u8(&r), kind = byte % 7;
+        if (byte >= 252)
+            byte % 2 ? call_channel_host(&r) : call_channel_device(&r);
+        else if (kind < 3)
             call_device(&r, kind);
         else if (kind < 6)
             call_host(&r, kind - 3);

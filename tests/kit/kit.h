@@ -17,7 +17,19 @@ typedef enum kit_kind {
     KIT_BWD_X,    /* dy, x -> dx */
     KIT_BWD_Y,    /* dy, y -> dx (y = f(x)) */
     KIT_BWD_MASK, /* dy, mask -> dx (the mask of f(x)) */
+    /* The channel ops (kit_op.channel says which) on n elements seen through kit_layout: the
+     * per-channel array they read is the first C elements of in1. */
+    KIT_CH_FWD, /* x, in1 (PReLU: the slopes; residual: z, its head the bias) -> y */
+    KIT_CH_BWD, /* dy, x (its head: the slopes) -> dx */
 } kit_kind;
+
+/* Which channel op a KIT_CH_* entry is. */
+typedef enum kit_channel {
+    KIT_NOT_CHANNEL = 0,
+    KIT_PRELU,    /* clrelu_prelu_forward / _backward (dx only) */
+    KIT_RESIDUAL, /* clrelu_residual_forward: y = f((x + bias) + z) */
+    KIT_ADD,      /* the same with leaky slope 1 and no bias: y = x + z, the pass it fuses away */
+} kit_channel;
 
 #define KIT_MAX_IN 2
 
@@ -39,6 +51,8 @@ typedef struct kit_op {
                           const void *const *in, void *out);
     void (*reference)(const clrelu_desc *desc, size_t n, const void *const *in, void *out);
     float beta; /* the blending it runs with (alpha 1): 0, or 1 to accumulate into the output */
+    kit_channel channel;
+    int channels_last; /* the channel ops: kit_layout's rows x C, else N x C x H*W */
 } kit_op;
 
 extern const kit_op kit_ops[];
@@ -48,7 +62,11 @@ const kit_op *kit_find_op(const char *name);
 /* The descriptor for op on dtype: clrelu_desc_make, with grad_from as the kind says and beta as
  * the op has it. */
 clrelu_desc kit_desc(const kit_op *op, clrelu_dtype dtype);
-/* Bytes the op must move for n elements of size elsize. */
+/* The layout a channel op sees n elements through: C the first of 64, 31, 3, 2, 1 that
+ * divides n; channels last: n / C rows; else inner the first of 1024, 49, 7, 1 that divides
+ * n / C, and N = n / (C * inner). Dense. */
+clrelu_layout kit_layout(const kit_op *op, size_t n);
+/* Bytes the op must move for n elements of size elsize (the per-channel arrays included). */
 double kit_bytes(const kit_op *op, size_t n, size_t elsize);
 
 typedef struct kit_dtype {
@@ -91,6 +109,18 @@ void kit_bias_forward(const clrelu_desc *d, size_t rows, size_t cols, const void
 void kit_bias_backward(const clrelu_desc *d, size_t rows, size_t cols, const void *dy,
                        size_t dy_pitch, const void *src, size_t src_pitch, const void *bias,
                        void *dx, size_t dx_pitch, void *dbias);
+
+/* The channel ops' reference (clrelu.h: clrelu_residual_forward / _backward; PReLU is the
+ * same without bias and z), on host tensors of layout l, each pointer at element (0, 0, 0).
+ * bias, z and slopes are NULL when absent; y and dx hold the old outputs on entry (read only
+ * when blending), dbias and dslopes the old sums (NULL: not wanted). Written from the
+ * definitions, independently of the library: every value as a double or float, the sums in
+ * the documented order by plain loops. */
+void kit_residual_forward(const clrelu_desc *d, const clrelu_layout *l, const void *x,
+                          const void *bias, const void *z, const void *slopes, void *y);
+void kit_residual_backward(const clrelu_desc *d, const clrelu_layout *l, const void *dy,
+                           const void *src, const void *bias, const void *z, const void *slopes,
+                           void *dx, void *dbias, void *dslopes);
 
 /* Shorthand for the commonest case: y = relu(x) on f32 by the reference. */
 void kit_relu_forward_f32(size_t n, const float *x, float *y);
