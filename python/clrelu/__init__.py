@@ -127,6 +127,10 @@ _ITEMSIZE = {"f32": 4, "f16": 2, "bf16": 2, "f64": 8}
 
 def _dtype_name(np_dtype, dtype, what):
     """The clrelu dtype of an array of numpy dtype np_dtype, given the caller's dtype=."""
+    if dtype is None:
+        name = _NUMPY_DTYPES.get(np_dtype)  # the common case first: this is per call
+        if name is not None:
+            return name
     np_dtype = np.dtype(np_dtype)
     is_bf16 = np_dtype.name == "bfloat16"  # ml_dtypes' type
     if dtype is None:
@@ -151,13 +155,13 @@ def _host(arr, what, writable=False):
     """Checks a host operand: a C-contiguous, aligned numpy array. Never copies."""
     if not isinstance(arr, np.ndarray):
         raise _bad(f"{what}: expected a numpy array, got {type(arr).__name__}")
-    if not arr.flags.c_contiguous:
+    flags = arr.flags
+    if not flags.c_contiguous:
         raise _bad(f"{what}: the array is not C-contiguous; pass np.ascontiguousarray({what})")
-    if not arr.flags.aligned:
+    if not flags.aligned:
         raise _bad(f"{what}: the array is not aligned to its element size; pass a copy")
-    if writable and not arr.flags.writeable:
+    if writable and not flags.writeable:
         raise _bad(f"{what}: the array is read-only")
-    return arr.ctypes.data
 
 
 def _is_host(obj):
