@@ -237,6 +237,72 @@ def _common(ops, dtype, n, what):
     return names.pop(), n
 
 
+def _pitch(shape, strides, itemsize, what):
+    """(rows, cols, pitch) of a 2-D array whose columns are adjacent."""
+    if len(shape) != 2:
+        raise _bad(f"{what}: expected a 2-D array (rows, cols), got {len(shape)} dimensions")
+    rows, cols = shape
+    if cols > 1 and strides[1] != itemsize:
+        raise _bad(f"{what}: the columns are not adjacent (stride {strides[1]} bytes)")
+    if rows <= 1:
+        return rows, cols, cols
+    if strides[0] % itemsize or strides[0] < cols * itemsize:
+        raise _bad(f"{what}: a row stride of {strides[0]} bytes is not a pitch of at least "
+                   f"{cols} elements")  # fmt: skip
+    return rows, cols, strides[0] // itemsize
+
+
+def _matrix(arr, what, dt, dtype, shape=None, writable=False):
+    if not isinstance(arr, np.ndarray):
+        raise _bad(f"{what}: expected a numpy array, got {type(arr).__name__}")
+    if _dtype_name(arr.dtype, dtype, what) != dt:
+        raise _bad(f"{what}: numpy dtype {arr.dtype} is not the call's {dt}")
+    rows, cols, pitch = _pitch(arr.shape, arr.strides, arr.itemsize, what)
+    if shape is not None and (rows, cols) != shape:
+        raise _bad(f"{what}: shape {(rows, cols)} is not {shape}")
+    if not arr.flags.aligned:
+        raise _bad(f"{what}: the array is not aligned to its element size; pass a copy")
+    if writable and not arr.flags.writeable:
+        raise _bad(f"{what}: the array is read-only")
+    return rows, cols, pitch
+
+
+def _vector(arr, what, dt, dtype, n, writable=False):
+    _host(arr, what, writable)
+    if _dtype_name(arr.dtype, dtype, what) != dt or arr.size != n:
+        raise _bad(f"{what}: expected {n} elements of {dt}, got {arr.size} of {arr.dtype}")
+
+
+def _dmatrix(obj, what, dtype):
+    """A 2-D pyopencl Array as (operand, rows, cols, pitch)."""
+    cl = _pyopencl()
+    if not isinstance(obj, cl.array.Array):
+        raise _bad(f"{what}: expected a numpy array or a 2-D pyopencl.array.Array, got "
+                   f"{type(obj).__name__}")  # fmt: skip
+    rows, cols, pitch = _pitch(obj.shape, obj.strides, obj.dtype.itemsize, what)
+    name = _dtype_name(obj.dtype, dtype, what)
+    item = obj.dtype.itemsize
+    if obj.offset % item:
+        raise _bad(f"{what}: the array's offset {obj.offset} is not a multiple of {item} bytes")
+    mem = obj.base_data.int_ptr if obj.base_data is not None else 0
+    return _Dev(mem, obj.offset // item, None, name, list(obj.events)), rows, cols, pitch
+
+
+def _tensors(objs, what, dtype):
+    """The operands of a batch: pyopencl Arrays (each carries its offset and size)."""
+    cl = _pyopencl()
+    out = []
+    for i, obj in enumerate(objs):
+        if not isinstance(obj, cl.array.Array):
+            raise _bad(f"{what}[{i}]: batches take pyopencl.array.Array, got {type(obj).__name__}")
+        out.append(_device(obj, f"{what}[{i}]", dtype, 0))
+    return out
+
+
+def _tensor_array(devs):
+    return (_capi.Tensor * max(len(devs), 1))(*[(d.mem, d.off, d.n) for d in devs])
+
+
 def _wait_list(wait_for, ops):
     events = list(wait_for or [])
     for d in ops:
@@ -508,6 +574,122 @@ class Context:
         _check(_capi.backward(self._h(), desc, n, ddy.mem, ddy.off, dsrc.mem, dsrc.off,
                               dout.mem, dout.off, nw, wait, ctypes.byref(done)))  # fmt: skip
         return _event(done, [out])
+
+    # -- the bias epilogue ----------------------------------------------------------------------
+    def bias_forward(self, x, bias, out=None, *, op="relu", slope=0.01, ceiling=6.0, alpha=1.0,
+                     beta=0.0, dtype=None, wait_for=None):  # fmt: skip
+        """A dense layer's epilogue: out[r, c] = f(x[r, c] + bias[c]), blended, on 2-D arrays
+        whose rows may be further apart than their length (a row slice of a wider matrix: the
+        row stride is the pitch; columns must be adjacent). numpy: runs on the CPU path and
+        returns out (new when None; out may be x). pyopencl Arrays: out is required; returns
+        the pyopencl.Event."""
+        if _is_host(x):
+            dt = _dtype_name(x.dtype, dtype, "x")
+            if out is None:
+                out = np.empty_like(x, order="C")
+            rows, cols, xp = _matrix(x, "x", dt, dtype)
+            yp = _matrix(out, "out", dt, dtype, (rows, cols), writable=True)[2]
+            _vector(bias, "bias", dt, dtype, cols)
+            desc = self._desc(op, dt, slope, ceiling, alpha, beta)
+            _check(_capi.bias_forward_host(self._h(), desc, rows, cols, x.ctypes.data, xp,
+                                           bias.ctypes.data, out.ctypes.data, yp))  # fmt: skip
+            return out
+        self._need_out(out)
+        (dx, rows, cols, xp), (dy, _, _, yp) = _dmatrix(x, "x", dtype), _dmatrix(out, "out", dtype)
+        db = _device(bias, "bias", dtype, 0)
+        dt = _common([dx, dy, db], dtype, 0, "bias_forward")[0]
+        desc = self._desc(op, dt, slope, ceiling, alpha, beta)
+        nw, wait = _wait_list(wait_for, [dx, dy, db])
+        done = ctypes.c_void_p()
+        _check(_capi.bias_forward(self._h(), desc, rows, cols, dx.mem, dx.off, xp, db.mem, db.off,
+                                  dy.mem, dy.off, yp, nw, wait, ctypes.byref(done)))  # fmt: skip
+        return _event(done, [out])
+
+    def bias_backward(self, dy, src, bias=None, out=None, dbias=None, *, grad_from="x",
+                      op="relu", slope=0.01, ceiling=6.0, alpha=1.0, beta=0.0, dtype=None,
+                      wait_for=None):  # fmt: skip
+        """Its backward: out[r, c] = f'(s[r, c]) * dy[r, c], s = src + bias (grad_from="x") or
+        src itself (the forward's output, grad_from="y"; bias may be None), blended; and
+        dbias[c] = alpha * (column sum of the unblended gradient) + beta * dbias[c], summed
+        in a fixed order (the same bits on every device). numpy: returns (out, dbias), both
+        new when None. pyopencl Arrays: out is required, dbias optional (None: not computed);
+        returns the pyopencl.Event."""
+        if grad_from not in ("x", "y"):
+            raise _bad(f"grad_from: the bias epilogue takes 'x' or 'y', not {grad_from!r}")
+        if _is_host(dy):
+            dt = _dtype_name(dy.dtype, dtype, "dy")
+            rows, cols, dyp = _matrix(dy, "dy", dt, dtype)
+            sp = _matrix(src, "src", dt, dtype, (rows, cols))[2]
+            if out is None:
+                out = np.empty_like(dy, order="C")
+            dxp = _matrix(out, "out", dt, dtype, (rows, cols), writable=True)[2]
+            if bias is not None:
+                _vector(bias, "bias", dt, dtype, cols)
+            elif grad_from == "x":
+                raise _bad("bias: required with grad_from='x'")
+            if dbias is None:
+                dbias = np.zeros(cols, dtype=dy.dtype)
+            _vector(dbias, "dbias", dt, dtype, cols, writable=True)
+            desc = self._desc(op, dt, slope, ceiling, alpha, beta, grad_from)
+            _check(_capi.bias_backward_host(
+                self._h(), desc, rows, cols, dy.ctypes.data, dyp, src.ctypes.data, sp,
+                None if bias is None else bias.ctypes.data, out.ctypes.data, dxp,
+                dbias.ctypes.data))  # fmt: skip
+            return out, dbias
+        self._need_out(out)
+        ddy, rows, cols, dyp = _dmatrix(dy, "dy", dtype)
+        dsrc, sp = _dmatrix(src, "src", dtype)[0], _dmatrix(src, "src", dtype)[3]
+        ddx, dxp = _dmatrix(out, "out", dtype)[0], _dmatrix(out, "out", dtype)[3]
+        ops = [ddy, dsrc, ddx]
+        db = _device(bias, "bias", dtype, 0) if bias is not None else None
+        ddb = _device(dbias, "dbias", dtype, 0) if dbias is not None else None
+        ops += [d for d in (db, ddb) if d is not None]
+        dt = _common(ops, dtype, 0, "bias_backward")[0]
+        desc = self._desc(op, dt, slope, ceiling, alpha, beta, grad_from)
+        nw, wait = _wait_list(wait_for, ops)
+        done = ctypes.c_void_p()
+        _check(_capi.bias_backward(
+            self._h(), desc, rows, cols, ddy.mem, ddy.off, dyp, dsrc.mem, dsrc.off, sp,
+            db.mem if db else None, db.off if db else 0, ddx.mem, ddx.off, dxp,
+            ddb.mem if ddb else None, ddb.off if ddb else 0, nw, wait,
+            ctypes.byref(done)))  # fmt: skip
+        return _event(done, [out] + ([dbias] if dbias is not None else []))
+
+    # -- batches -------------------------------------------------------------------------------
+    def forward_batch(self, xs, outs, *, op="relu", slope=0.01, ceiling=6.0, alpha=1.0,
+                      beta=0.0, dtype=None, wait_for=None):  # fmt: skip
+        """forward on many pyopencl Arrays at once (outs[i] = f(xs[i]), same sizes), in few
+        launches: tensors of one buffer (views of one big array) share a launch. Returns the
+        pyopencl.Event that completes when all are done."""
+        tx, ty = _tensors(xs, "xs", dtype), _tensors(outs, "outs", dtype)
+        if len(tx) != len(ty):
+            raise _bad(f"outs: {len(ty)} arrays for {len(tx)} inputs")
+        dt = _common(tx + ty, dtype, 0, "forward_batch")[0] if tx else "f32"
+        desc = self._desc(op, dt, slope, ceiling, alpha, beta)
+        nw, wait = _wait_list(wait_for, tx + ty)
+        done = ctypes.c_void_p()
+        _check(_capi.forward_batch(self._h(), desc, len(tx), _tensor_array(tx),
+                                   _tensor_array(ty), nw, wait, ctypes.byref(done)))  # fmt: skip
+        return _event(done, outs)
+
+    def backward_batch(self, dys, srcs, outs, *, grad_from="x", op="relu", slope=0.01,
+                       ceiling=6.0, alpha=1.0, beta=0.0, dtype=None, wait_for=None):  # fmt: skip
+        """backward on many pyopencl Arrays at once; srcs are the forwards' x or y
+        (grad_from "x" or "y"; masks do not apply). Returns the pyopencl.Event."""
+        if grad_from == "mask":
+            raise _bad("grad_from: batches take 'x' or 'y', not 'mask'")
+        tdy, tsrc = _tensors(dys, "dys", dtype), _tensors(srcs, "srcs", dtype)
+        tdx = _tensors(outs, "outs", dtype)
+        if not len(tdy) == len(tsrc) == len(tdx):
+            raise _bad(f"dys, srcs, outs: {len(tdy)}, {len(tsrc)} and {len(tdx)} arrays")
+        dt = _common(tdy + tsrc + tdx, dtype, 0, "backward_batch")[0] if tdy else "f32"
+        desc = self._desc(op, dt, slope, ceiling, alpha, beta, grad_from)
+        nw, wait = _wait_list(wait_for, tdy + tsrc + tdx)
+        done = ctypes.c_void_p()
+        _check(_capi.backward_batch(self._h(), desc, len(tdy), _tensor_array(tdy),
+                                    _tensor_array(tsrc), _tensor_array(tdx), nw, wait,
+                                    ctypes.byref(done)))  # fmt: skip
+        return _event(done, outs)
 
     # -- helpers -------------------------------------------------------------------------------
     @staticmethod

@@ -97,11 +97,7 @@ def _blend(t, old_bits, dtype, alpha, beta):
 
 def forward(op, dtype, x_bits, slope=0.01, ceiling=6.0, alpha=1.0, beta=0.0, old_bits=None):
     x = to_compute(x_bits, dtype)
-    c = _scalar(ceiling, dtype)
-    pos = np.minimum(x, c) if op == "clipped_relu" else x
-    neg = _mul(np.float32(slope), x, dtype) if op == "leaky_relu" else np.zeros_like(x)
-    t = np.where(np.isnan(x), x, np.where(x > 0, pos, neg))
-    return from_compute(_blend(t, old_bits, dtype, alpha, beta), dtype)
+    return _forward_values(op, dtype, x, slope, ceiling, alpha, beta, old_bits)
 
 
 def mask(op, dtype, x_bits, ceiling=6.0):
@@ -187,3 +183,56 @@ def as_array(bits, dtype):
 
 def bits_of(arr, dtype):
     return np.ascontiguousarray(arr).view(BITS[dtype])
+
+
+# ---------------------------------------------------------------------------------------------
+# The bias epilogue: s = x + bias in the compute type, then the table; dbias sums columns
+# ---------------------------------------------------------------------------------------------
+def bias_sum(x_bits, bias_bits, dtype):
+    """x + bias[c], rounded once in the compute type: a NaN x passes with its bits, else a NaN
+    bias, and a NaN the addition makes (inf - inf) is canonical."""
+    x = to_compute(x_bits, dtype)
+    b = np.broadcast_to(to_compute(bias_bits, dtype)[None, :], x.shape)
+    with np.errstate(all="ignore"):
+        r = _canon(x + b, dtype)
+    return np.where(np.isnan(x), x, np.where(np.isnan(b), b, r))
+
+
+def _forward_values(op, dtype, x, slope, ceiling, alpha, beta, old_bits):
+    c = _scalar(ceiling, dtype)
+    pos = np.minimum(x, c) if op == "clipped_relu" else x
+    neg = _mul(np.float32(slope), x, dtype) if op == "leaky_relu" else np.zeros_like(x)
+    t = np.where(np.isnan(x), x, np.where(x > 0, pos, neg))
+    return from_compute(_blend(t, old_bits, dtype, alpha, beta), dtype)
+
+
+def bias_forward(op, dtype, x_bits, bias_bits, slope=0.01, ceiling=6.0, alpha=1.0, beta=0.0,
+                 old_bits=None):  # fmt: skip
+    s = bias_sum(x_bits, bias_bits, dtype)
+    return _forward_values(op, dtype, s, slope, ceiling, alpha, beta, old_bits)
+
+
+def bias_backward(op, dtype, dy_bits, src_bits, bias_bits, grad_from="x", slope=0.01,
+                  ceiling=6.0, alpha=1.0, beta=0.0, old_dx=None, old_dbias=None):  # fmt: skip
+    """(dx bits, dbias bits). dbias: column sums of the unblended gradient, in the compute
+    type, each block of 256 rows from +0 in row order, then the blocks from +0 in order."""
+    dy = to_compute(dy_bits, dtype)
+    c = _scalar(ceiling, dtype)
+    if grad_from == "y":
+        stored_c = to_compute(from_compute(np.array([c]), dtype), dtype)[0]
+        passes = _pass(op, to_compute(src_bits, dtype), stored_c)
+    else:
+        passes = _pass(op, bias_sum(src_bits, bias_bits, dtype), c)
+    other = _mul(np.float32(slope), dy, dtype) if op == "leaky_relu" else np.zeros_like(dy)
+    g = np.where(passes, dy, other)
+    dx = from_compute(_blend(g, old_dx, dtype, alpha, beta), dtype)
+    rows, cols = g.shape
+    total = np.zeros(cols, compute_type(dtype))
+    with np.errstate(all="ignore"):
+        for b0 in range(0, rows, 256):
+            block = np.zeros(cols, compute_type(dtype))
+            for r in range(b0, min(b0 + 256, rows)):
+                block = block + g[r]
+            total = total + block
+    dbias = from_compute(_blend(_canon(total, dtype), old_dbias, dtype, alpha, beta), dtype)
+    return dx, dbias
