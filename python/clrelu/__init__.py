@@ -288,6 +288,52 @@ def _dmatrix(obj, what, dtype):
     return _Dev(mem, obj.offset // item, None, name, list(obj.events)), rows, cols, pitch
 
 
+def _layout(x, channels_last, layout):
+    """The clrelu_layout of a call: from x's shape, or the caller's (outer, channels, inner
+    [, pitch])."""
+    if layout is not None:
+        if len(layout) not in (3, 4):
+            raise _bad(f"layout: expected (outer, channels, inner[, pitch]), got {layout!r}")
+        outer, channels, inner = (int(v) for v in layout[:3])
+    else:
+        shape = getattr(x, "shape", None)
+        if shape is None or len(shape) < (1 if channels_last else 2):
+            raise _bad("x: a tensor with channels needs a shape (N, C, ...) or (..., C) with "
+                       "channels_last=True, or layout=")  # fmt: skip
+        if channels_last:
+            outer, channels, inner = int(np.prod(shape[:-1])), shape[-1], 1
+        else:
+            outer, channels, inner = shape[0], shape[1], int(np.prod(shape[2:]))
+    lay = _capi.Layout()
+    _check(_capi.layout_init(ctypes.byref(lay), ctypes.sizeof(lay), outer, channels, inner))
+    if layout is not None and len(layout) == 4:
+        lay.pitch = int(layout[3])
+    return lay
+
+
+def _span(lay):
+    return 0 if not (lay.outer and lay.channels and lay.inner) else \
+        (lay.outer - 1) * lay.pitch + lay.channels * lay.inner
+
+
+def _tensor_host(arr, what, dt, dtype, lay, writable=False):
+    _host(arr, what, writable)
+    if _dtype_name(arr.dtype, dtype, what) != dt or arr.size < _span(lay):
+        raise _bad(f"{what}: expected {_span(lay)} elements of {dt}, got {arr.size} of "
+                   f"{arr.dtype}")  # fmt: skip
+    return arr.ctypes.data
+
+
+def _channel_host(arr, what, dt, dtype, lay, is_tensor, writable=False):
+    """An optional operand: a per-channel vector, or (z) a tensor like x. None is NULL."""
+    if arr is None:
+        return None
+    if is_tensor:
+        return _tensor_host(arr, what, dt, dtype, lay, writable)
+    _vector(arr, what, dt, dtype, lay.channels, writable)
+    return arr.ctypes.data
+
+
 def _tensors(objs, what, dtype):
     """The operands of a batch: pyopencl Arrays (each carries its offset and size)."""
     cl = _pyopencl()
@@ -654,6 +700,92 @@ class Context:
             ddb.mem if ddb else None, ddb.off if ddb else 0, nw, wait,
             ctypes.byref(done)))  # fmt: skip
         return _event(done, [out] + ([dbias] if dbias is not None else []))
+
+    # -- tensors with channels: PReLU and the residual epilogue ----------------------------------
+    def residual_forward(self, x, bias=None, z=None, slopes=None, out=None, *, op="relu",
+                         slope=0.01, ceiling=6.0, alpha=1.0, beta=0.0, channels_last=False,
+                         layout=None, dtype=None, wait_for=None):  # fmt: skip
+        """out = f((x + bias[c]) + z) on a tensor with channels, blended; bias (channels
+        elements), z (a tensor like x) and slopes (channels elements, op="prelu" only) are
+        optional. The layout comes from x's shape: (N, C, ...) channels first (NCHW), or
+        (..., C) with channels_last=True; layout=(outer, channels, inner[, pitch]) overrides
+        it. numpy: runs on the CPU path, returns out. pyopencl Arrays: out required, returns
+        the pyopencl.Event."""
+        lay = _layout(x, channels_last, layout)
+        if _is_host(x):
+            dt = _dtype_name(x.dtype, dtype, "x")
+            if out is None:
+                out = np.empty_like(x)
+            ptrs = [_tensor_host(x, "x", dt, dtype, lay)]
+            for what, v in (("bias", bias), ("z", z), ("slopes", slopes)):
+                ptrs.append(_channel_host(v, what, dt, dtype, lay, what == "z"))
+            ptrs.append(_tensor_host(out, "out", dt, dtype, lay, writable=True))
+            desc = self._desc(op, dt, slope, ceiling, alpha, beta)
+            _check(_capi.residual_forward_host(self._h(), desc, lay, *ptrs))
+            return out
+        self._need_out(out)
+        ops = [_device(v, what, dtype, 0) if v is not None else None
+               for what, v in (("x", x), ("bias", bias), ("z", z), ("slopes", slopes),
+                               ("out", out))]  # fmt: skip
+        given = [d for d in ops if d is not None]
+        dt = _common(given, dtype, 0, "residual_forward")[0]
+        desc = self._desc(op, dt, slope, ceiling, alpha, beta)
+        nw, wait = _wait_list(wait_for, given)
+        args = [a for d in ops for a in ((d.mem, d.off) if d is not None else (None, 0))]
+        done = ctypes.c_void_p()
+        _check(_capi.residual_forward(self._h(), desc, lay, *args, nw, wait, ctypes.byref(done)))
+        return _event(done, [out])
+
+    def residual_backward(self, dy, src, bias=None, z=None, slopes=None, out=None, dbias=None,
+                          dslopes=None, *, grad_from="x", op="relu", slope=0.01, ceiling=6.0,
+                          alpha=1.0, beta=0.0, channels_last=False, layout=None, dtype=None,
+                          wait_for=None):  # fmt: skip
+        """out = f'(s) * dy, blended, s = (src + bias) + z (grad_from="x") or read from y
+        (grad_from="y", not for prelu). dbias and dslopes (prelu), when given, get
+        alpha * (the channel's sum) + beta * themselves, summed in a fixed order. numpy:
+        returns (out, dbias, dslopes). pyopencl Arrays: out required, returns the Event."""
+        if grad_from not in ("x", "y"):
+            raise _bad(f"grad_from: the residual epilogue takes 'x' or 'y', not {grad_from!r}")
+        lay = _layout(dy, channels_last, layout)
+        if _is_host(dy):
+            dt = _dtype_name(dy.dtype, dtype, "dy")
+            if out is None:
+                out = np.empty_like(dy)
+            ptrs = [_tensor_host(dy, "dy", dt, dtype, lay), _tensor_host(src, "src", dt, dtype, lay)]
+            for what, v in (("bias", bias), ("z", z), ("slopes", slopes)):
+                ptrs.append(_channel_host(v, what, dt, dtype, lay, what == "z"))
+            ptrs.append(_tensor_host(out, "out", dt, dtype, lay, writable=True))
+            for what, v in (("dbias", dbias), ("dslopes", dslopes)):
+                ptrs.append(_channel_host(v, what, dt, dtype, lay, False, writable=True))
+            desc = self._desc(op, dt, slope, ceiling, alpha, beta, grad_from)
+            _check(_capi.residual_backward_host(self._h(), desc, lay, *ptrs))
+            return out, dbias, dslopes
+        self._need_out(out)
+        ops = [_device(v, what, dtype, 0) if v is not None else None
+               for what, v in (("dy", dy), ("src", src), ("bias", bias), ("z", z),
+                               ("slopes", slopes), ("out", out), ("dbias", dbias),
+                               ("dslopes", dslopes))]  # fmt: skip
+        given = [d for d in ops if d is not None]
+        dt = _common(given, dtype, 0, "residual_backward")[0]
+        desc = self._desc(op, dt, slope, ceiling, alpha, beta, grad_from)
+        nw, wait = _wait_list(wait_for, given)
+        args = [a for d in ops for a in ((d.mem, d.off) if d is not None else (None, 0))]
+        done = ctypes.c_void_p()
+        _check(_capi.residual_backward(self._h(), desc, lay, *args, nw, wait, ctypes.byref(done)))
+        return _event(done, [o for o in (out, dbias, dslopes) if o is not None])
+
+    def prelu_forward(self, x, slopes, out=None, **kw):
+        """PReLU: out = x where x > 0, else slopes[c] * x (one slope: slopes of 1 element
+        and channels 1, e.g. channels_last with x of shape (..., 1), or layout=). As
+        residual_forward without bias and z."""
+        return self.residual_forward(x, slopes=slopes, out=out, op="prelu", **kw)
+
+    def prelu_backward(self, dy, x, slopes, out=None, dslopes=None, **kw):
+        """PReLU's backward from x; dslopes (when given) gets the slopes' gradient. numpy:
+        returns (out, dslopes); pyopencl Arrays: the Event."""
+        got = self.residual_backward(dy, x, slopes=slopes, out=out, dslopes=dslopes,
+                                     op="prelu", **kw)  # fmt: skip
+        return (got[0], got[2]) if isinstance(got, tuple) else got
 
     # -- batches -------------------------------------------------------------------------------
     def forward_batch(self, xs, outs, *, op="relu", slope=0.01, ceiling=6.0, alpha=1.0,

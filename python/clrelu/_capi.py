@@ -78,7 +78,8 @@ STATUSES = [
     (-12, "CLRELU_ERROR_DEVICE_AMBIGUOUS"),
 ]
 
-OPS = {"relu": 0, "leaky_relu": 1, "leaky": 1, "clipped_relu": 2, "clipped": 2, "relu6": 2}
+OPS = {"relu": 0, "leaky_relu": 1, "leaky": 1, "clipped_relu": 2, "clipped": 2, "relu6": 2,
+       "prelu": 3}
 DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "f64": 3}
 GRAD_FROM = {"x": 0, "y": 1, "mask": 2}
 HOST_PATHS = {"cpu": 0, "device": 1}
@@ -115,6 +116,11 @@ class ContextInfo(ctypes.Structure):
         ("context", c_ptr),
         ("queue", c_ptr),
     ]
+
+
+class Layout(ctypes.Structure):
+    _fields_ = [("struct_size", c_size_t), ("outer", c_size_t), ("channels", c_size_t),
+                ("inner", c_size_t), ("pitch", c_size_t)]  # fmt: skip
 
 
 class Tensor(ctypes.Structure):
@@ -180,3 +186,21 @@ forward_mask_host = _proto(
     "clrelu_forward_mask_host", _st, c_ptr, _P(Desc), _sz, c_ptr, c_ptr, c_ptr
 )
 backward_host = _proto("clrelu_backward_host", _st, c_ptr, _P(Desc), _sz, c_ptr, c_ptr, c_ptr)
+layout_init = _proto("clrelu_layout_init", _st, _P(Layout), _sz, _sz, _sz, _sz)
+residual_forward = _proto(
+    "clrelu_residual_forward", _st, c_ptr, _P(Desc), _P(Layout),
+    c_ptr, _sz, c_ptr, _sz, c_ptr, _sz, c_ptr, _sz, c_ptr, _sz, *_WAIT,
+)  # fmt: skip
+residual_backward = _proto(
+    "clrelu_residual_backward", _st, c_ptr, _P(Desc), _P(Layout),
+    c_ptr, _sz, c_ptr, _sz, c_ptr, _sz, c_ptr, _sz, c_ptr, _sz, c_ptr, _sz, c_ptr, _sz,
+    c_ptr, _sz, *_WAIT,
+)  # fmt: skip
+residual_forward_host = _proto(
+    "clrelu_residual_forward_host", _st, c_ptr, _P(Desc), _P(Layout),
+    c_ptr, c_ptr, c_ptr, c_ptr, c_ptr,
+)  # fmt: skip
+residual_backward_host = _proto(
+    "clrelu_residual_backward_host", _st, c_ptr, _P(Desc), _P(Layout),
+    c_ptr, c_ptr, c_ptr, c_ptr, c_ptr, c_ptr, c_ptr, c_ptr,
+)  # fmt: skip

@@ -236,3 +236,98 @@ def bias_backward(op, dtype, dy_bits, src_bits, bias_bits, grad_from="x", slope=
             total = total + block
     dbias = from_compute(_blend(_canon(total, dtype), old_dbias, dtype, alpha, beta), dtype)
     return dx, dbias
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensors with channels: s = (x + bias[c]) + z, then the table (PReLU: slope a[c]); sums per
+# channel over k = o * inner + i, blocks of 256 k from +0, then the blocks from +0
+# ---------------------------------------------------------------------------------------------
+def _add_nan_first(a, b, dtype):
+    """a + b rounded once; a NaN a passes, else a NaN b, else a made NaN is canonical."""
+    with np.errstate(all="ignore"):
+        r = _canon(a + b, dtype)
+    return np.where(np.isnan(a), a, np.where(np.isnan(b), b, r))
+
+
+def residual_sum(x_bits, bias_bits, z_bits, dtype):
+    """x, z: (outer, channels, inner) bits; bias: (channels,) bits or None; z None or bits."""
+    s = to_compute(x_bits, dtype)
+    if bias_bits is not None:
+        b = np.broadcast_to(to_compute(bias_bits, dtype)[None, :, None], s.shape)
+        s = _add_nan_first(s, b, dtype)
+    if z_bits is not None:
+        s = _add_nan_first(s, to_compute(z_bits, dtype), dtype)
+    return s
+
+
+def _channel_slopes(op, dtype, slope, slopes_bits, shape):
+    if op == "prelu":
+        a = to_compute(slopes_bits, dtype)[None, :, None]
+    else:
+        a = np.full((1, shape[1], 1), _scalar(slope, dtype), compute_type(dtype))
+    return np.broadcast_to(a, shape)
+
+
+def _times(a, v, dtype):
+    with np.errstate(all="ignore"):
+        return _canon(a * v, dtype)
+
+
+def residual_forward(op, dtype, x_bits, bias_bits=None, z_bits=None, slopes_bits=None,
+                     slope=0.01, ceiling=6.0, alpha=1.0, beta=0.0, old_bits=None):  # fmt: skip
+    s = residual_sum(x_bits, bias_bits, z_bits, dtype)
+    if op != "prelu":
+        return _forward_values(op, dtype, s, slope, ceiling, alpha, beta, old_bits)
+    neg = _times(_channel_slopes(op, dtype, slope, slopes_bits, s.shape), s, dtype)
+    t = np.where(np.isnan(s), s, np.where(s > 0, s, neg))
+    return from_compute(_blend(t, old_bits, dtype, alpha, beta), dtype)
+
+
+def _channel_sums(v, dtype):
+    """Per channel of v (outer, channels, inner), over k = o * inner + i in order."""
+    ct = compute_type(dtype)
+    seq = np.ascontiguousarray(v.transpose(1, 0, 2).reshape(v.shape[1], -1))
+    total = np.zeros(v.shape[1], ct)
+    with np.errstate(all="ignore"):
+        for k0 in range(0, seq.shape[1], 256):
+            block = np.zeros(v.shape[1], ct)
+            for k in range(k0, min(k0 + 256, seq.shape[1])):
+                block = block + seq[:, k]
+            total = total + block
+    return _canon(total, dtype)
+
+
+def residual_backward(op, dtype, dy_bits, src_bits, bias_bits=None, z_bits=None,
+                      slopes_bits=None, grad_from="x", slope=0.01, ceiling=6.0, alpha=1.0,
+                      beta=0.0, old_dx=None, old_dbias=None, old_dslopes=None):  # fmt: skip
+    """(dx, dbias, dslopes) as bits (dslopes None unless prelu)."""
+    dy = to_compute(dy_bits, dtype)
+    c = _scalar(ceiling, dtype)
+    if grad_from == "y":
+        s = to_compute(src_bits, dtype)
+        c = to_compute(from_compute(np.array([c]), dtype), dtype)[0]
+    else:
+        s = residual_sum(src_bits, bias_bits, z_bits, dtype)
+    passes = (s > 0) if op == "prelu" else _pass(op, s, c)
+    if op in ("prelu", "leaky_relu"):
+        other = _times(_channel_slopes(op, dtype, slope, slopes_bits, dy.shape), dy, dtype)
+    else:
+        other = np.zeros_like(dy)
+    g = np.where(passes, dy, other)
+    dx = from_compute(_blend(g, old_dx, dtype, alpha, beta), dtype)
+    dbias = from_compute(_blend(_channel_sums(g, dtype), old_dbias, dtype, alpha, beta), dtype)
+    dslopes = None
+    if op == "prelu":
+        prod = np.where(passes, compute_type(dtype)(0), _times(s, dy, dtype))
+        dslopes = from_compute(_blend(_channel_sums(prod, dtype), old_dslopes, dtype, alpha,
+                                      beta), dtype)  # fmt: skip
+    return dx, dbias, dslopes
+
+
+def finite(dtype, n, seed):
+    """n finite numbers near 0 and the ceilings (as storage bits): sums of them show the
+    order of the additions, which one NaN among the specials would hide."""
+    v = np.random.default_rng(seed).normal(0.0, 3.0, n)
+    if dtype == "f64":
+        return v.view(np.uint64).copy()
+    return from_compute(v.astype(np.float32), dtype)

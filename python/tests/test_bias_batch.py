@@ -15,10 +15,10 @@ BLENDS = [dict(slope=0.01, ceiling=6.0, alpha=1.0, beta=0.0),
           dict(slope=0.25, ceiling=0.1, alpha=0.5, beta=1.5)]  # fmt: skip
 
 
-def matrix(dtype, seed):
-    """A (ROWS, COLS) view, PITCH elements per row, of a wider array of sample bits."""
-    whole = ref.sample(dtype, ROWS * PITCH, seed).reshape(ROWS, PITCH)
-    return whole
+def matrix(dtype, seed, data="specials"):
+    """A (ROWS, PITCH) array of sample bits (the calls see its first COLS columns)."""
+    draw = ref.finite if data == "finite" else ref.sample
+    return draw(dtype, ROWS * PITCH, seed).reshape(ROWS, PITCH)
 
 
 def on_device(ctx, dtype):
@@ -26,12 +26,13 @@ def on_device(ctx, dtype):
         pytest.skip("the device has no cl_khr_fp64")
 
 
+@pytest.mark.parametrize("data", ["specials", "finite"])
 @pytest.mark.parametrize("blend", [0, 1], ids=["plain", "blend"])
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_bias_host__forward_and_backward_match_reference(dtype, op, blend):
+def test_bias_host__forward_and_backward_match_reference(dtype, op, blend, data):
     kw = BLENDS[blend]
-    x_w, dy_w, old_w = matrix(dtype, 41), matrix(dtype, 42), matrix(dtype, 43)
+    x_w, dy_w, old_w = matrix(dtype, 41, data), matrix(dtype, 42, data), matrix(dtype, 43)
     bias_bits = ref.sample(dtype, COLS, 44)
     old_dbias = ref.sample(dtype, COLS, 45)
     cols = slice(0, COLS)
@@ -83,7 +84,7 @@ def test_bias_device__matches_reference(cl_env, dtype, op):
     ctx, _, queue = cl_env
     on_device(ctx, dtype)
     kw = BLENDS[1]
-    x_w, dy_w, old_w = matrix(dtype, 51), matrix(dtype, 52), matrix(dtype, 53)
+    x_w, dy_w, old_w = matrix(dtype, 51, "finite"), matrix(dtype, 52, "finite"), matrix(dtype, 53)
     bias_bits, old_dbias = ref.sample(dtype, COLS, 54), ref.sample(dtype, COLS, 55)
     cols = slice(0, COLS)
     dev = lambda bits: cla.to_device(queue, ref.as_array(bits, dtype))  # noqa: E731
