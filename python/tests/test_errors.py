@@ -30,8 +30,11 @@ def test_abi__struct_sizes_are_those_the_library_accepts():
         assert _capi.context_get_info(ctx._handle, ctypes.byref(info), ctypes.sizeof(info)) == 0
         assert info.cpu_isa.decode() == ctx.info.cpu_isa != ""
         assert _capi.context_get_info(ctx._handle, ctypes.byref(info), 16) == -1
-    assert ctypes.sizeof(_capi.Desc) == 40 and _capi.Desc.grad_from.offset == 32
-    assert _capi.ContextInfo.queue.offset + 8 == ctypes.sizeof(_capi.ContextInfo)
+    lay = _capi.Layout()
+    assert _capi.layout_init(ctypes.byref(lay), ctypes.sizeof(lay), 2, 3, 5) == 0
+    assert (lay.struct_size, lay.outer, lay.channels, lay.inner, lay.pitch) == \
+        (ctypes.sizeof(lay), 2, 3, 5, 15)
+    assert _capi.layout_init(ctypes.byref(lay), ctypes.sizeof(lay) + 8, 2, 3, 5) == -1
     assert clrelu.mask_words(33) == 2 and clrelu.mask_words(0) == 0
 
 
@@ -112,3 +115,55 @@ def test_device__wrong_context_and_missing_arguments():
             ctx.forward(mine.data, mine.data, n=64)
         with pytest.raises(clrelu.OutOfBounds):
             ctx.forward(mine.data, mine.data, n=64, dtype="f32", x_off=1)
+
+
+ABI_PROGRAM = r"""
+#include <clrelu/clrelu.h>
+#include <stddef.h>
+#include <stdio.h>
+#define F(s, f) printf(#s "." #f " %zu\n", offsetof(s, f))
+int main(void) {
+    printf("clrelu_desc %zu\nclrelu_context_info %zu\nclrelu_layout %zu\nclrelu_tensor %zu\n",
+           sizeof(clrelu_desc), sizeof(clrelu_context_info), sizeof(clrelu_layout),
+           sizeof(clrelu_tensor));
+    F(clrelu_desc, op); F(clrelu_desc, dtype); F(clrelu_desc, negative_slope);
+    F(clrelu_desc, ceiling); F(clrelu_desc, alpha); F(clrelu_desc, beta);
+    F(clrelu_desc, grad_from);
+    F(clrelu_context_info, id); F(clrelu_context_info, platform); F(clrelu_context_info, device);
+    F(clrelu_context_info, driver); F(clrelu_context_info, cpu_isa);
+    F(clrelu_context_info, compute_units); F(clrelu_context_info, global_mem);
+    F(clrelu_context_info, max_alloc); F(clrelu_context_info, has_fp64);
+    F(clrelu_context_info, platform_id); F(clrelu_context_info, device_id);
+    F(clrelu_context_info, context); F(clrelu_context_info, queue);
+    F(clrelu_layout, outer); F(clrelu_layout, channels); F(clrelu_layout, inner);
+    F(clrelu_layout, pitch); F(clrelu_tensor, off); F(clrelu_tensor, n);
+    return 0;
+}
+"""
+
+
+def test_abi__structs_match_the_header_as_a_c_compiler_lays_them_out(tmp_path):
+    """Sizes and offsets of every mirrored struct, from a C program compiled against the
+    header (the repository's include/ and build/generated/include/)."""
+    import os
+    import shutil
+    import subprocess
+
+    cc = shutil.which("cc")
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+    version_h = os.path.join(root, "build", "generated", "include")
+    if cc is None or not os.path.isdir(version_h):
+        pytest.skip("no C compiler, or no build/ with the generated version header")
+    src, exe = tmp_path / "abi.c", tmp_path / "abi"
+    src.write_text(ABI_PROGRAM)
+    subprocess.run([cc, "-I", os.path.join(root, "include"), "-I", version_h, str(src), "-o",
+                    str(exe)], check=True)  # fmt: skip
+    got = dict(line.rsplit(" ", 1) for line in subprocess.run(
+        [str(exe)], check=True, capture_output=True, text=True).stdout.splitlines())  # fmt: skip
+    structs = {"clrelu_desc": _capi.Desc, "clrelu_context_info": _capi.ContextInfo,
+               "clrelu_layout": _capi.Layout, "clrelu_tensor": _capi.Tensor}  # fmt: skip
+    for key, value in got.items():
+        name, _, field = key.partition(".")
+        mine = getattr(structs[name], field).offset if field else ctypes.sizeof(structs[name])
+        assert mine == int(value), f"{key}: ctypes says {mine}, C says {value}"
+    assert len(got) == 4 + 7 + 13 + 4 + 2
