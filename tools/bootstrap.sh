@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # valgrind are for tools/ci-hardening.sh.
 packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
           libclblast-dev libcmocka-dev gnuplot-nox libdnnl-dev clang libclang-rt-14-dev llvm
-          valgrind)
+          valgrind python3-numpy python3-pyopencl python3-pytest)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "bootstrap: run as root or install sudo" >&2; exit 1; }
