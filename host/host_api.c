@@ -165,12 +165,17 @@ static clrelu_status round_trip(clrelu_context *ctx, const char *fn, const clrel
         st = clrelu__launch_locked(ctx, fn, op, m, n_bufs, mems, offs, n_ev, ev, &ev[3]);
         if (st != CLRELU_OK)
             goto fail;
+        /* Blocking reads: whatever fails after them (a wait, a driver that stops answering),
+         * nothing writes into the caller's arrays after this call has returned. A non-blocking
+         * read whose wait then failed would land later, in memory the caller may have freed
+         * (Intel's runtime showed it under fault injection; PoCL's reads happen to finish
+         * first). */
         CLRELU__CL_TRY(ctx, st, fail, read_what,
-                       clEnqueueReadBuffer(ctx->queue, slot[out_slot], CL_FALSE, 0, m * es,
+                       clEnqueueReadBuffer(ctx->queue, slot[out_slot], CL_TRUE, 0, m * es,
                                            (char *)out + done * es, 1, &ev[3], &ev[4]));
         if (mask_slot == 1)
             CLRELU__CL_TRY(ctx, st, fail, read_what,
-                           clEnqueueReadBuffer(ctx->queue, slot[1], CL_FALSE, 0, words * 4,
+                           clEnqueueReadBuffer(ctx->queue, slot[1], CL_TRUE, 0, words * 4,
                                                mask_out + done / 32, 1, &ev[3], &ev[5]));
         char what[96];
         snprintf(what, sizeof what, "%s: waiting for the round trip", fn);
