@@ -36,7 +36,10 @@ static cl_device_id pick_device(const char *spec) {
         if (info.device_id)
             return info.device_id;
     }
-    if (!spec && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
+    /* No spec at all: the default may be the CPU path, which has no cl_context. A device that
+     * CLRELU_DEVICE names and this machine lacks is no reason to run on another one. */
+    const char *env = getenv("CLRELU_DEVICE");
+    if (!spec && !(env && *env) && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
         clrelu_context_get_info(probe, &info, sizeof info);
         clrelu_context_release(probe);
         return info.device_id;
