@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 # CI: clrelu's kernels under Oclgrind, a simulator that checks every work-item's memory
 # accesses (out of bounds: always on), data races (OCLGRIND_DATA_RACES) and OpenCL API misuse
-# (OCLGRIND_CHECK_API). Any report fails the step. Runs the device, batch, bias and error
-# tests of the build directory (default build/) at sizes up to CLRELU_TEST_MAX_N (5120: every
-# tail, several work-groups and bias blocks, every offset of the tests), which reach every kernel variant:
-# each op, dtype and blending mode, aligned and unaligned offsets, the mask kernels, the batch
-# and bias kernels. Oclgrind reports a GPU, so clrelu picks its GPU launch settings there (the
-# one place they run without a GPU); each test runs three times:
+# (OCLGRIND_CHECK_API). Any report fails the step. Runs the device, batch, bias, channel and
+# error tests of the build directory (default build/) at sizes up to CLRELU_TEST_MAX_N (5120:
+# every tail, several work-groups and bias blocks, every offset of the tests), which reach every
+# kernel variant: each op, dtype and blending mode, aligned and unaligned offsets, the mask
+# kernels, the batch and bias kernels, PReLU and the residual epilogue (both layouts, the sums;
+# its shapes are all small). Oclgrind reports a GPU, so clrelu picks its GPU launch settings
+# there (the one place they run without a GPU); each test runs three times:
 #   gpu       the GPU settings (16-byte vectors, 256-item groups, 8 groups per compute unit,
 #             the tiled mask forward with barriers, one batch chunk per work-item);
 #   gpu-loop  the same capped at 1 group per compute unit: every grid-stride loop turns;
@@ -24,7 +25,7 @@ if [ ! -f "$vendors/oclgrind.icd" ]; then
   echo "ci-oclgrind: no $vendors/oclgrind.icd: run tools/install-drivers.sh" >&2
   exit 1
 fi
-for t in test_device test_batch test_bias test_errors; do
+for t in test_device test_batch test_bias test_channel test_errors; do
   [ -x "$build/tests/$t" ] || { echo "ci-oclgrind: no $build/tests/$t: build first" >&2; exit 1; }
 done
 
@@ -67,7 +68,7 @@ run() { # name tuning test
     reports "$out" | head -n 80
   fi
 }
-all="test_device test_batch test_bias test_errors"
+all="test_device test_batch test_bias test_channel test_errors"
 for t in $all; do run gpu "" "$t"; done
 # (Only the elementwise and batch launches are capped; the bias launches and the error tests
 # are the same under this setting.)
