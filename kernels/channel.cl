@@ -95,8 +95,11 @@ static inline DV ch_side_v(__global const S *p, const ulong off, const uint mode
                            const ulong chans, const ulong c) {
     if (mode == CH_RUNS)
         return (DV)(DEC(p[off + c]));
+    /* COLS: the row's width is the channel count. A work-item whose VEC columns pass its end
+     * takes the scalar tail and never uses these lanes; a vector load there would read past
+     * the array (Oclgrind caught it with 16-lane vectors and 17 channels). */
     if (mode == CH_COLS)
-        return CV_DEC(VLOAD(0, p + off + j));
+        return j + CLRELU_VEC <= chans ? CV_DEC(VLOAD(0, p + off + j)) : (DV)0;
     /* MERGED: lane k is channel (j + k) % chans (a gather, once per work-item and row walk;
      * lane by lane, as a private array would cost PoCL a copy per work-item). */
     DV v;
