@@ -726,12 +726,14 @@ static void call_channel_host(reader *r) {
      * a call on it could succeed and read every element, past the small arrays below. Host
      * arrays carry no size clrelu could check, so such a call is the caller's error, not a case
      * to fuzz. (One that overflows must be refused before any access: that is fuzzed.) */
-    int wraps;
-    if (lp && layout_span_wraps(&lay, &wraps) > MAX_HOST_N && !wraps)
+    int wraps = 0;
+    const size_t full = lp ? layout_span_wraps(&lay, &wraps) : 0;
+    if (full > MAX_HOST_N && !wraps)
         return;
     size_t es = clrelu_dtype_size(desc.dtype), ebytes = es ? es : 4;
-    /* Arrays of exactly the size the call reads (ASan sees past them), when that is small. */
-    size_t span = lp && lay.struct_size && layout_span(&lay) <= MAX_HOST_N ? layout_span(&lay) : 0;
+    /* Arrays of exactly the size the call reads (ASan sees past them); none for a layout that
+     * must be refused (its span overflows, or it says no struct size). */
+    size_t span = lp && lay.struct_size && !wraps ? full : 0;
     size_t chans = span ? lay.channels : 0;
     unsigned char *a[CH_N], *before[CH_N];
     size_t bytes[CH_N];
