@@ -422,7 +422,17 @@ int bench_cpu(const bench_opts *o, bench_run *run, int cpu_index, int onednn_ind
         for (int si = 0; si < o->n_sizes; ++si)
             if (o->sizes[si] * o->dtypes[di]->size > max_bytes)
                 max_bytes = o->sizes[si] * o->dtypes[di]->size;
-    size_t copy_bytes = (max_bytes / 2 * 3 + 64 + 63) / 64 * 64; /* aligned_alloc: a multiple */
+    /* The copy reference moves half of what an op moves (read and written): 1.5 arrays for a
+     * backward, and more for the channel ops (x, z and y, plus the per-channel arrays). */
+    size_t copy_need = max_bytes / 2 * 3;
+    for (int oi = 0; oi < o->n_ops; ++oi)
+        for (int di = 0; di < o->n_dtypes; ++di)
+            for (int si = 0; si < o->n_sizes; ++si) {
+                double half = kit_bytes(o->ops[oi], o->sizes[si], o->dtypes[di]->size) / 2;
+                if (half > (double)copy_need)
+                    copy_need = (size_t)half + 64;
+            }
+    size_t copy_bytes = (copy_need + 64 + 63) / 64 * 64; /* aligned_alloc: a multiple */
     char *x = malloc(max_bytes), *in0 = aligned_alloc(64, copy_bytes),
          *in1 = aligned_alloc(64, copy_bytes), *out = aligned_alloc(64, copy_bytes),
          *expected = malloc(max_bytes);

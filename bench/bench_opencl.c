@@ -550,8 +550,16 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
         for (int si = 0; si < o->n_sizes; ++si)
             if (o->sizes[si] * o->dtypes[di]->size > max_bytes)
                 max_bytes = o->sizes[si] * o->dtypes[di]->size;
-    /* The copy reference of a backward op moves 1.5x the bytes of one array. */
+    /* The copy reference moves half of what an op moves: 1.5x the bytes of one array for a
+     * backward, more for the channel ops (x, z and y, plus the per-channel arrays). */
     max_bytes = max_bytes / 2 * 3 + 64;
+    for (int oi = 0; oi < o->n_ops; ++oi)
+        for (int di = 0; di < o->n_dtypes; ++di)
+            for (int si = 0; si < o->n_sizes; ++si) {
+                double half = kit_bytes(o->ops[oi], o->sizes[si], o->dtypes[di]->size) / 2;
+                if (half + 64 > (double)max_bytes)
+                    max_bytes = (size_t)half + 128;
+            }
     dev d;
     memset(&d, 0, sizeof d);
     int st = setup(o, &d, spec, max_bytes);
