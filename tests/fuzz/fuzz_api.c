@@ -740,7 +740,7 @@ static void call_channel_host(reader *r) {
     for (int i = 0; i < CH_N; ++i) {
         const int tensor = i == CH_IN || i == CH_SRC || i == CH_Z || i == CH_OUT;
         bytes[i] = (tensor ? span : chans) * ebytes;
-        a[i] = malloc(bytes[i] + 1);
+        a[i] = calloc(1, bytes[i] + 1); /* kit_fill writes whole words: the rest is compared too */
         kit_fill(CLRELU_DTYPE_F32, a[i], bytes[i] / 4, u8(r) + 1u);
         before[i] = malloc(bytes[i] + 1);
         memcpy(before[i], a[i], bytes[i] + 1);
