@@ -52,6 +52,10 @@ typedef struct bench_device {
     unsigned long long global_mem;
     double launch_latency_s; /* empty kernel, START - QUEUED (clpeak's figure); 0 on the CPU */
     double launch_wall_s;    /* empty kernel, enqueue to completion seen by the host */
+    /* Host time of one clrelu_forward on cl_mem (f32 relu, n = 1024) and of a bare
+     * clSetKernelArg x2 + clEnqueueNDRangeKernel of an equivalent float4 kernel, back to back on
+     * the same queue (medians; 0 on the CPU path). */
+    double launch_call_s, launch_bare_s;
     /* clrelu_context_create to the first forward call's completion in a new process, with an
      * empty and with a filled binary cache (medians; 0 on the CPU path) */
     double first_call_cold_s, first_call_warm_s;

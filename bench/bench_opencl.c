@@ -17,7 +17,17 @@ static const char bench_kernels[] =
     "    for (ulong i = get_global_id(0); i < n; i += get_global_size(0))\n"
     "        y[i] = x[i];\n"
     "}\n"
-    "__kernel void empty(void) {}\n";
+    "__kernel void empty(void) {}\n"
+    /* clrelu's forward kernel's arguments (n, x, x_off, y, y_off, then the op's values): a
+     * driver's cost per argument is the same for both. */
+    "__kernel void relu_v4(const ulong n, __global const float4 *x, const ulong x_off,\n"
+    "                      __global float4 *y, const ulong y_off, const float slope,\n"
+    "                      const ulong ceil_out, const ulong ceil_pass, const float alpha,\n"
+    "                      const float beta) {\n"
+    "    ulong i = get_global_id(0);\n"
+    "    if (i < n)\n"
+    "        y[y_off + i] = fmax(x[x_off + i], (float4)(0.0f));\n"
+    "}\n";
 
 typedef struct dev {
     clrelu_context *ctx; /* wraps context + queue below */
@@ -25,7 +35,7 @@ typedef struct dev {
     cl_context context;
     cl_command_queue queue;
     cl_program program;
-    cl_kernel copy_v4, copy_v16, empty;
+    cl_kernel copy_v4, copy_v16, empty, relu_v4;
     cl_mem in[2], out, mask; /* in[1]: x, y or the mask, as the op reads */
     size_t buf_bytes;
     void *host_x, *host_in[2], *host_out, *host_expected;
@@ -332,6 +342,8 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
         d->copy_v16 = clCreateKernel(d->program, "copy_v16", &err);
     if (err == CL_SUCCESS)
         d->empty = clCreateKernel(d->program, "empty", &err);
+    if (err == CL_SUCCESS)
+        d->relu_v4 = clCreateKernel(d->program, "relu_v4", &err);
     if (err != CL_SUCCESS) {
         fprintf(stderr, "clrelu-bench: device %s: building the copy kernels failed: %s (%d)\n",
                 spec, bench_cl_error(err), (int)err);
@@ -385,6 +397,8 @@ static void teardown(dev *d) {
         clReleaseKernel(d->copy_v16);
     if (d->empty)
         clReleaseKernel(d->empty);
+    if (d->relu_v4)
+        clReleaseKernel(d->relu_v4);
     if (d->program)
         clReleaseProgram(d->program);
     clrelu_context_release(d->ctx);
@@ -420,6 +434,60 @@ static void launch_latency(const bench_opts *o, dev *d, bench_device *bd) {
     }
     bd->launch_latency_s = n ? bench_median(lat, n) : 0;
     bd->launch_wall_s = n ? bench_median(wall, n) : 0;
+}
+
+/* What clrelu_forward costs the host on a cl_mem (f32 relu, n = 1024) against a bare launch
+ * of an equivalent float4 kernel with the same arguments on the same queue (its scalars set
+ * once; per call clSetKernelArg x2 for the buffers, clEnqueueNDRangeKernel):
+ * host time of the calls only, OVERHEAD_CALLS back to back per round, the queue drained between
+ * rounds, the two interleaved so that both see the same noise; medians over the rounds. */
+#define OVERHEAD_N     1024
+#define OVERHEAD_CALLS 200
+static void launch_overhead(dev *d, bench_device *bd) {
+    enum { ROUNDS = 21 };
+    clrelu_desc desc = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    double call[ROUNDS], bare[ROUNDS];
+    size_t global = OVERHEAD_N / 4, local = 64;
+    cl_ulong n4 = OVERHEAD_N / 4, zero = 0;
+    float f0 = 0.0f, f1 = 1.0f;
+    int ok = 1;
+    const struct {
+        cl_uint index;
+        size_t size;
+        const void *value;
+    } scalars[] = {{0, sizeof n4, &n4}, {2, sizeof zero, &zero}, {4, sizeof zero, &zero},
+                   {5, sizeof f0, &f0}, {6, sizeof zero, &zero}, {7, sizeof zero, &zero},
+                   {8, sizeof f1, &f1}, {9, sizeof f0, &f0}};
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; ++i)
+        ok = ok && clSetKernelArg(d->relu_v4, scalars[i].index, scalars[i].size,
+                                  scalars[i].value) == CL_SUCCESS;
+    for (int r = -2; ok && r < ROUNDS; ++r) { /* two warm-up rounds */
+        double t0 = bench_now();
+        for (int i = 0; ok && i < OVERHEAD_CALLS; ++i)
+            ok = clrelu_forward(d->ctx, &desc, OVERHEAD_N, d->in[0], 0, d->out, 0, 0, NULL, NULL) ==
+                 CLRELU_OK;
+        double t1 = bench_now();
+        ok = ok && clFinish(d->queue) == CL_SUCCESS;
+        double t2 = bench_now();
+        for (int i = 0; ok && i < OVERHEAD_CALLS; ++i)
+            ok = clSetKernelArg(d->relu_v4, 1, sizeof(cl_mem), &d->in[0]) == CL_SUCCESS &&
+                 clSetKernelArg(d->relu_v4, 3, sizeof(cl_mem), &d->out) == CL_SUCCESS &&
+                 clEnqueueNDRangeKernel(d->queue, d->relu_v4, 1, NULL, &global, &local, 0, NULL,
+                                        NULL) == CL_SUCCESS;
+        double t3 = bench_now();
+        ok = ok && clFinish(d->queue) == CL_SUCCESS;
+        if (r >= 0) {
+            call[r] = (t1 - t0) / OVERHEAD_CALLS;
+            bare[r] = (t3 - t2) / OVERHEAD_CALLS;
+        }
+    }
+    if (!ok) {
+        fprintf(stderr, "clrelu-bench: %s: launch overhead measurement failed: %s\n", d->info.id,
+                clrelu_context_error(d->ctx));
+        return;
+    }
+    bd->launch_call_s = bench_median(call, ROUNDS);
+    bd->launch_bare_s = bench_median(bare, ROUNDS);
 }
 
 /* 100 tensors of 4096 elements: one call per tensor against one batched call. */
@@ -576,6 +644,7 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
     bd->compute_units = d.info.compute_units;
     bd->global_mem = d.info.global_mem;
     launch_latency(o, &d, bd);
+    launch_overhead(&d, bd);
     many_tensors(o, &d, bd);
     bench_progress(o, run, "%s first call, cold and warm", d.info.id);
     if (bench_first_call(o, d.info.id, bd) != 0)

@@ -148,6 +148,20 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
             fputc('\n', f);
         }
     }
+    int any_overhead = 0;
+    for (int i = 0; i < run->n_devices; ++i)
+        any_overhead |= run->devices[i].launch_bare_s > 0;
+    if (any_overhead) {
+        fprintf(f, "\nLaunch overhead, host time of one call back to back (f32 relu forward on "
+                   "cl_mem, n = 1024), median us\n");
+        fprintf(f, "%-5s %12s %12s %8s\n", "dev", "clrelu us", "bare us", "ratio");
+        for (int i = 0; i < run->n_devices; ++i) {
+            const bench_device *d = &run->devices[i];
+            if (d->kind && d->launch_bare_s > 0)
+                fprintf(f, "%-5s %12.2f %12.2f %7.2fx\n", d->id, d->launch_call_s * 1e6,
+                        d->launch_bare_s * 1e6, d->launch_call_s / d->launch_bare_s);
+        }
+    }
     int any_first_call = 0;
     for (int i = 0; i < run->n_devices; ++i)
         any_first_call |= run->devices[i].first_call_warm_s > 0;
@@ -359,6 +373,10 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
         json_number(f, d->launch_wall_s > 0 ? d->launch_latency_s : NAN);
         fprintf(f, ", \"launch_wall_s\": ");
         json_number(f, d->launch_wall_s > 0 ? d->launch_wall_s : NAN);
+        fprintf(f, ", \"launch_call_s\": ");
+        json_number(f, d->launch_bare_s > 0 ? d->launch_call_s : NAN);
+        fprintf(f, ", \"launch_bare_s\": ");
+        json_number(f, d->launch_bare_s > 0 ? d->launch_bare_s : NAN);
         fprintf(f, ", \"first_call_cold_s\": ");
         json_number(f, d->first_call_warm_s > 0 ? d->first_call_cold_s : NAN);
         fprintf(f, ", \"first_call_warm_s\": ");
