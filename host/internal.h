@@ -53,6 +53,25 @@ typedef struct clrelu__tuning {
     unsigned batch_run; /* chunks per work-item in a batch (1 on GPUs: coalescing) */
 } clrelu__tuning;
 
+/* The values of the arguments every kernel ends with (ops.c), as set. */
+typedef struct clrelu__op_values {
+    cl_ulong ceil_out, ceil_pass;
+    float slope, alpha, beta;
+} clrelu__op_values;
+
+/* One kernel of the element-wise passes (clrelu__launch_locked), found by its index rather
+ * than by formatting and comparing its options and name, with the scalar arguments last set
+ * on it, so that a call sets only the buffers and what changed. Slots index
+ * [pass][op][dtype][blend][aligned]; kernel NULL: not made yet. The kernels belong to
+ * ctx->programs. */
+typedef struct clrelu__launch_slot {
+    cl_kernel kernel;
+    int have_args; /* the values below are what the kernel holds */
+    cl_ulong n, off[4];
+    clrelu__op_values values;
+} clrelu__launch_slot;
+#define CLRELU__LAUNCH_SLOTS (4 * 3 * 4 * 3 * 2)
+
 struct clrelu_context {
     pthread_mutex_t lock;     /* programs, kernel arguments, pool */
     pthread_mutex_t err_lock; /* error[] */
@@ -65,6 +84,7 @@ struct clrelu_context {
     cl_uint base_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN */
     clrelu__tuning tuning;
     clrelu__program *programs;
+    clrelu__launch_slot launch[CLRELU__LAUNCH_SLOTS];
     clrelu__pool pool;
     cl_event scratch_event; /* the last use of pool slot 3 (dbias sums), for the next to wait on */
     clrelu_host_path host_path;
@@ -204,6 +224,12 @@ typedef struct clrelu__mem_info {
 } clrelu__mem_info;
 clrelu_status clrelu__query_mem(clrelu_context *ctx, const char *fn, const char *name, cl_mem mem,
                                 clrelu__mem_info *mi);
+/* mem_cache.c: clrelu__query_mem's answers, kept per cl_mem until the buffer is destroyed
+ * (a destructor callback forgets them). get: 1 and *out filled when mem is known. */
+int clrelu__mem_cache_get(cl_mem mem, clrelu__mem_info *out);
+void clrelu__mem_cache_put(const clrelu__mem_info *mi);
+/* Tests only (link clrelu_static): whether mem's answers are kept. */
+int clrelu__mem_cache_holds_for_testing(cl_mem mem);
 /* clrelu__check_buffer reusing *cache when it is of a->mem (many tensors in one buffer ask the
  * driver once), and filling it when not. */
 clrelu_status clrelu__check_buffer_with(clrelu_context *ctx, const char *fn, size_t n,

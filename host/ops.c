@@ -185,6 +185,13 @@ clrelu_status clrelu__check_call(clrelu_context *ctx, const char *fn, const clre
 
 clrelu_status clrelu__query_mem(clrelu_context *ctx, const char *fn, const char *name, cl_mem mem,
                                 clrelu__mem_info *mi) {
+    if (clrelu__mem_cache_get(mem, mi)) {
+        if (mi->context != ctx->cl_ctx)
+            return clrelu__fail(ctx, CLRELU_ERROR_WRONG_CONTEXT,
+                                "%s: %s belongs to cl_context %p, not to this context's %p", fn,
+                                name, (void *)mi->context, (void *)ctx->cl_ctx);
+        return CLRELU_OK;
+    }
     char what[96];
     cl_int err = clGetMemObjectInfo(mem, CL_MEM_CONTEXT, sizeof mi->context, &mi->context, NULL);
     if (err == CL_INVALID_MEM_OBJECT)
@@ -212,6 +219,7 @@ clrelu_status clrelu__query_mem(clrelu_context *ctx, const char *fn, const char 
     }
     mi->mem = mem;
     mi->root = parent ? parent : mem;
+    clrelu__mem_cache_put(mi);
     return CLRELU_OK;
 }
 
@@ -340,29 +348,51 @@ void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, un
              CLRELU__BIAS_BLOCK, op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
 }
 
-clrelu_status clrelu__set_op_args(clrelu_context *ctx, const char *fn, cl_kernel k, cl_uint arg,
-                                  const clrelu__op *op, int compute_domain) {
-    clrelu_status st = CLRELU_OK;
-    char what[96];
-    snprintf(what, sizeof what, "%s: clSetKernelArg", fn);
-    /* The ceilings in the kernel's domain: kernels/relu.cl's BITS16 is the same condition. */
+/* The values of the arguments every kernel ends with: the ceilings in the kernel's domain
+ * (kernels/relu.cl's BITS16 is the same condition). */
+typedef clrelu__op_values op_values;
+
+static op_values op_arg_values(const clrelu__op *op, int compute_domain) {
     const clrelu__params *pr = &op->params;
     const int bits16 = !compute_domain &&
                        (op->dtype == CLRELU_DTYPE_F16 || op->dtype == CLRELU_DTYPE_BF16) &&
                        op->blend == CR_PLAIN && op->op != CR_LEAKY;
-    cl_ulong ceil_out = bits16                          ? pr->ceil_out16
-                        : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_out64
-                                                        : pr->ceil_out32;
-    cl_ulong ceil_pass = bits16                          ? pr->ceil_pass16
-                         : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_pass64
-                                                         : pr->ceil_pass32;
-    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof(float), &pr->slope));
-    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof ceil_out, &ceil_out));
-    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof ceil_pass, &ceil_pass));
-    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof(float), &pr->alpha));
-    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof(float), &pr->beta));
-out:
-    return st;
+    op_values v = {0, 0, pr->slope, pr->alpha, pr->beta};
+    v.ceil_out = bits16                          ? pr->ceil_out16
+                 : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_out64
+                                                 : pr->ceil_out32;
+    v.ceil_pass = bits16                          ? pr->ceil_pass16
+                  : op->dtype == CLRELU_DTYPE_F64 ? pr->ceil_pass64
+                                                  : pr->ceil_pass32;
+    return v;
+}
+
+static cl_int set_op_values(cl_kernel k, cl_uint arg, const op_values *v) {
+    cl_int err = clSetKernelArg(k, arg, sizeof(float), &v->slope);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(k, arg + 1, sizeof v->ceil_out, &v->ceil_out);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(k, arg + 2, sizeof v->ceil_pass, &v->ceil_pass);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(k, arg + 3, sizeof(float), &v->alpha);
+    if (err == CL_SUCCESS)
+        err = clSetKernelArg(k, arg + 4, sizeof(float), &v->beta);
+    return err;
+}
+
+/* "<fn>: <call>(<kernel>)" failed: formatted only when something did. */
+static clrelu_status kernel_call_fail(clrelu_context *ctx, cl_int err, const char *fn,
+                                      const char *call, const char *kernel) {
+    char what[128];
+    snprintf(what, sizeof what, kernel[0] ? "%s: %s(%s)" : "%s: %s", fn, call, kernel);
+    return clrelu__cl_fail(ctx, err, what);
+}
+
+clrelu_status clrelu__set_op_args(clrelu_context *ctx, const char *fn, cl_kernel k, cl_uint arg,
+                                  const clrelu__op *op, int compute_domain) {
+    const op_values v = op_arg_values(op, compute_domain);
+    cl_int err = set_op_values(k, arg, &v);
+    return err == CL_SUCCESS ? CLRELU_OK : kernel_call_fail(ctx, err, fn, "clSetKernelArg", "");
 }
 
 size_t clrelu__global_size(const clrelu_context *ctx, size_t items) {
@@ -377,26 +407,31 @@ size_t clrelu__global_size(const clrelu_context *ctx, size_t items) {
     return groups * t->local;
 }
 
+/* The element-wise kernel's name: fwd, fwd_mask (tiled), fwd_mask_w (a word per work-item),
+ * bwd, bwd_mask; _a with plain vector pointers, _u with vloadn. */
+static void kernel_name(int pass, int tiled, int by_word, int aligned, char *name, size_t len) {
+    const char *base = pass == CLRELU__PASS_FWD        ? "fwd"
+                       : pass == CLRELU__PASS_FWD_MASK ? "fwd_mask"
+                       : pass == CLRELU__PASS_BWD      ? "bwd"
+                                                       : "bwd_mask";
+    snprintf(name, len, "%s%s%s", base, by_word ? "_w" : "", tiled ? "" : aligned ? "_a" : "_u");
+}
+
 clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const clrelu__op *op,
                                     size_t n, int n_bufs, const cl_mem *mems, const size_t *offs,
                                     cl_uint n_wait, const cl_event *wait, cl_event *done) {
-    clrelu_status st = CLRELU_OK;
+    char name[48];
+    cl_int err;
     if (n == 0) {
         /* Nothing to compute; a caller that wants an event still gets one that completes
          * after its wait list. */
-        char what[96];
-        snprintf(what, sizeof what, "%s: clEnqueueMarkerWithWaitList", fn);
-        if (done)
-            CLRELU__CL_TRY(ctx, st, out, what,
-                           clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));
-        return st;
+        if (done &&
+            (err = clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done)) != CL_SUCCESS)
+            return kernel_call_fail(ctx, err, fn, "clEnqueueMarkerWithWaitList", "");
+        return CLRELU_OK;
     }
     const clrelu__tuning *t = &ctx->tuning;
     const unsigned vec = clrelu__vector_width(ctx, op->elsize);
-    const char *base = op->pass == CLRELU__PASS_FWD        ? "fwd"
-                       : op->pass == CLRELU__PASS_FWD_MASK ? "fwd_mask"
-                       : op->pass == CLRELU__PASS_BWD      ? "bwd"
-                                                           : "bwd_mask";
     const int tiled = op->pass == CLRELU__PASS_FWD_MASK && !t->mask_words;
     const int by_word = op->pass == CLRELU__PASS_FWD_MASK && t->mask_words;
     /* Plain vector pointers need every offset on a vector boundary (buffer bases are aligned
@@ -405,38 +440,64 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
     for (int i = 0; i < n_bufs; ++i) /* (a mask's word offset does not matter) */
         aligned = aligned && (offs[i] % vec == 0 || (op->pass == CLRELU__PASS_BWD_MASK && i == 1) ||
                               (op->pass == CLRELU__PASS_FWD_MASK && i == 2));
-    char name[48], options[256];
-    const char *access = tiled ? "" : aligned ? "_a" : "_u";
-    snprintf(name, sizeof name, "%s%s%s", base, by_word ? "_w" : "", access);
-    clrelu__program_options(ctx, op, vec, options, sizeof options);
-    cl_kernel k = NULL;
-    st = clrelu__get_kernel(ctx, fn, options, name, &k);
-    if (st != CLRELU_OK)
-        return st;
-
-    cl_ulong n64 = n, off64[4];
-    cl_uint arg = 0;
-    char what[96];
-    snprintf(what, sizeof what, "%s: clSetKernelArg(%s)", fn, name);
-    CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof n64, &n64));
-    for (int i = 0; i < n_bufs; ++i) {
-        off64[i] = offs[i];
-        CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof(cl_mem), &mems[i]));
-        CLRELU__CL_TRY(ctx, st, out, what, clSetKernelArg(k, arg++, sizeof off64[i], &off64[i]));
+    aligned = aligned && !tiled; /* the tiled kernel has one form: its slot is the first */
+    clrelu__launch_slot *slot =
+        &ctx->launch[(((op->pass * 3 + op->op) * 4 + op->dtype) * 3 + op->blend) * 2 + aligned];
+    if (!slot->kernel) {
+        char options[256];
+        kernel_name(op->pass, tiled, by_word, aligned, name, sizeof name);
+        clrelu__program_options(ctx, op, vec, options, sizeof options);
+        clrelu_status st = clrelu__get_kernel(ctx, fn, options, name, &slot->kernel);
+        if (st != CLRELU_OK)
+            return st;
+        slot->have_args = 0;
     }
-    if ((st = clrelu__set_op_args(ctx, fn, k, arg, op, 0)) != CLRELU_OK)
-        return st;
+    cl_kernel k = slot->kernel;
+
+    /* Arguments: n, (buffer, offset) per buffer, then the op's values. The buffers are set on
+     * every call (a handle is only a name); the rest only when it changed. */
+    const op_values v = op_arg_values(op, 0);
+    const op_values *had = &slot->values; /* compared as bits: -0.0f is not 0.0f here */
+    const int same_values = slot->have_args && slot->n == n && had->ceil_out == v.ceil_out &&
+                            had->ceil_pass == v.ceil_pass &&
+                            memcmp(&had->slope, &v.slope, sizeof v.slope) == 0 &&
+                            memcmp(&had->alpha, &v.alpha, sizeof v.alpha) == 0 &&
+                            memcmp(&had->beta, &v.beta, sizeof v.beta) == 0;
+    int same_offs = same_values;
+    for (int i = 0; i < n_bufs; ++i)
+        same_offs = same_offs && slot->off[i] == offs[i];
+    cl_uint arg = 0;
+    err = same_offs ? CL_SUCCESS : clSetKernelArg(k, arg, sizeof slot->n, &(cl_ulong){n});
+    arg++;
+    for (int i = 0; i < n_bufs && err == CL_SUCCESS; ++i) {
+        err = clSetKernelArg(k, arg++, sizeof(cl_mem), &mems[i]);
+        if (err == CL_SUCCESS && !same_offs)
+            err = clSetKernelArg(k, arg, sizeof(cl_ulong), &(cl_ulong){offs[i]});
+        arg++;
+    }
+    if (err == CL_SUCCESS && !same_values)
+        err = set_op_values(k, arg, &v);
+    if (err != CL_SUCCESS) {
+        slot->have_args = 0;
+        kernel_name(op->pass, tiled, by_word, aligned, name, sizeof name);
+        return kernel_call_fail(ctx, err, fn, "clSetKernelArg", name);
+    }
+    slot->have_args = 1;
+    slot->n = n;
+    for (int i = 0; i < n_bufs; ++i)
+        slot->off[i] = offs[i];
+    slot->values = v;
 
     /* One work-item per whole vector, the tail looping inside the kernel, capped: beyond the
      * cap each work-item strides over several (the mask forward: one group per tile). */
     size_t per_item = by_word ? 32 : vec;
     size_t global = clrelu__global_size(ctx, n / per_item + (n % per_item != 0));
-    snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn, name);
-    CLRELU__CL_TRY(
-        ctx, st, out, what,
-        clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &t->local, n_wait, wait, done));
-out:
-    return st;
+    err = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &t->local, n_wait, wait, done);
+    if (err != CL_SUCCESS) {
+        kernel_name(op->pass, tiled, by_word, aligned, name, sizeof name);
+        return kernel_call_fail(ctx, err, fn, "clEnqueueNDRangeKernel", name);
+    }
+    return CLRELU_OK;
 }
 
 static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc *desc, int pass,

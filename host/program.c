@@ -95,4 +95,5 @@ void clrelu__programs_release(clrelu_context *ctx) {
         p = next;
     }
     ctx->programs = NULL;
+    memset(ctx->launch, 0, sizeof ctx->launch); /* their kernels are gone */
 }

@@ -12,6 +12,7 @@
 
 /* Test-only hook of the library (linked statically: hidden symbols stay reachable). */
 void clrelu__set_round_trip_chunk_for_testing(size_t bytes);
+int clrelu__mem_cache_holds_for_testing(cl_mem mem);
 
 #define GUARD 29
 
@@ -285,6 +286,79 @@ static void test_wrap__runs_on_the_callers_queue_and_releases_its_references(voi
     clReleaseContext(c);
 }
 
+/* One kernel, called again and again on the same buffers with one thing changed each time
+ * (the slope's sign bit alone, n, offsets, the blend): a call sets on the kernel only what
+ * changed since the last, so each result must still be the reference's, bit for bit. */
+static void test_launch__each_call_gets_its_own_arguments(void **state) {
+    fixture *f = *state;
+    enum { N = 1000, WORDS = N + 64 };
+    const kit_op *leaky = kit_find_op("leaky_forward");
+    float x[WORDS];
+    for (size_t i = 0; i < WORDS; ++i) /* negative, positive and zero: the slope's sign shows */
+        x[i] = i % 3 == 0 ? -1.5f * (float)(i + 1) : i % 3 == 1 ? 0.25f * (float)i : 0.0f;
+    cl_mem xb = make_buffer(f, WORDS, x), yb = make_buffer(f, WORDS, NULL);
+    const struct {
+        float slope, alpha, beta;
+        size_t n, x_off, y_off;
+    } calls[] = {
+        {0.0f, 1, 0, N, 0, 0},         {-0.0f, 1, 0, N, 0, 0},       {-0.0f, 1, 0, N - 17, 0, 0},
+        {-0.0f, 1, 0, N - 17, 16, 32}, {-0.0f, 1, 0, N - 17, 16, 0}, {0.5f, 1, 0, N, 0, 0},
+        {0.5f, 2, 0, N, 0, 0},         {0.5f, 2, 1, N, 0, 0},        {0.0f, 1, 0, N, 0, 0},
+    };
+    uint32_t got[WORDS], expected[WORDS], old[WORDS];
+    for (size_t c = 0; c < ARRAY_LEN(calls); ++c) {
+        clrelu_desc d = clrelu_desc_make(CLRELU_OP_LEAKY_RELU, CLRELU_DTYPE_F32);
+        d.negative_slope = calls[c].slope;
+        d.alpha = calls[c].alpha;
+        d.beta = calls[c].beta;
+        read_buffer(f, yb, WORDS, old);
+        memcpy(expected, old, sizeof expected);
+        kit_reference(leaky, &d, calls[c].n, x + calls[c].x_off, NULL, expected + calls[c].y_off,
+                      NULL);
+        assert_int_equal(clrelu_forward(f->ctx, &d, calls[c].n, xb, calls[c].x_off, yb,
+                                        calls[c].y_off, 0, NULL, NULL),
+                         CLRELU_OK);
+        read_buffer(f, yb, WORDS, got);
+        for (size_t i = 0; i < WORDS; ++i)
+            if (got[i] != expected[i])
+                fail_msg("call %zu (slope %g, alpha %g, beta %g, n %zu, x_off %zu, y_off %zu): "
+                         "y[%zu] = 0x%08x, expected 0x%08x",
+                         c, (double)calls[c].slope, (double)calls[c].alpha, (double)calls[c].beta,
+                         calls[c].n, calls[c].x_off, calls[c].y_off, i, got[i], expected[i]);
+    }
+    clReleaseMemObject(xb);
+    clReleaseMemObject(yb);
+}
+
+/* What the driver said of a buffer is kept until the buffer is destroyed, and only for the
+ * context it belongs to: another context is still refused, and a released buffer forgotten
+ * (a new buffer, possibly at the same handle, is asked again: its size is its own). */
+static void test_mem_cache__forgets_released_buffers_and_keeps_contexts_apart(void **state) {
+    fixture *f = *state;
+    for (int round = 0; round < 4; ++round) {
+        size_t words = round % 2 ? 64 : 4096;
+        cl_mem xb = make_buffer(f, words, NULL), yb = make_buffer(f, words, NULL);
+        /* One element more than the buffers hold is refused, whatever was cached before. */
+        assert_int_equal(clrelu_forward(f->ctx, &f->desc, words + 1, xb, 0, yb, 0, 0, NULL, NULL),
+                         CLRELU_ERROR_OUT_OF_BOUNDS);
+        assert_int_equal(clrelu_forward(f->ctx, &f->desc, words, xb, 0, yb, 0, 0, NULL, NULL),
+                         CLRELU_OK);
+        assert_true(clrelu__mem_cache_holds_for_testing(xb));
+        assert_true(clrelu__mem_cache_holds_for_testing(yb));
+        clrelu_context *other = NULL;
+        assert_int_equal(clrelu_context_create(&other, current_spec), CLRELU_OK);
+        assert_int_equal(clrelu_forward(other, &f->desc, words, xb, 0, yb, 0, 0, NULL, NULL),
+                         CLRELU_ERROR_WRONG_CONTEXT);
+        assert_non_null(strstr(clrelu_context_error(other), "belongs to cl_context"));
+        clrelu_context_release(other);
+        assert_int_equal(clFinish(f->info.queue), CL_SUCCESS);
+        clReleaseMemObject(xb);
+        clReleaseMemObject(yb);
+        assert_false(clrelu__mem_cache_holds_for_testing(xb));
+        assert_false(clrelu__mem_cache_holds_for_testing(yb));
+    }
+}
+
 int main(void) {
     test_device devs[16];
     size_t count = list_devices(devs, ARRAY_LEN(devs));
@@ -299,6 +373,8 @@ int main(void) {
         cmocka_unit_test(test_forward__zero_elements_gives_a_completing_event),
         cmocka_unit_test(test_host_round_trip__matches_reference_bitwise),
         cmocka_unit_test(test_wrap__runs_on_the_callers_queue_and_releases_its_references),
+        cmocka_unit_test(test_launch__each_call_gets_its_own_arguments),
+        cmocka_unit_test(test_mem_cache__forgets_released_buffers_and_keeps_contexts_apart),
     };
     int failed = 0;
     for (size_t i = 0; i < count; ++i) {
