@@ -14,35 +14,12 @@
 #include <clrelu/clrelu.h>
 #include <clblast_c.h>
 
+#include "example_common.h"
+
 #define B   64  /* rows: the batch */
 #define K   300 /* input features */
 #define N   130 /* output features (cols) */
 #define LDZ 136 /* the GEMM's output row pitch: more than N, as a padded layout has */
-
-/* The device the pipeline runs on: clrelu's spec rules, but never the CPU path. */
-static cl_device_id pick_device(const char *spec) {
-    clrelu_context *probe = NULL;
-    clrelu_context_info info;
-    if (clrelu_context_create(&probe, spec) == CLRELU_OK) {
-        clrelu_context_get_info(probe, &info, sizeof info);
-        clrelu_context_release(probe);
-        if (info.device_id)
-            return info.device_id;
-    }
-    /* No spec at all: the default may be the CPU path, which has no cl_context. */
-    const char *env = getenv("CLRELU_DEVICE");
-    if (!spec && !(env && *env) && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
-        clrelu_context_get_info(probe, &info, sizeof info);
-        clrelu_context_release(probe);
-        return info.device_id;
-    }
-    return NULL;
-}
-
-static float frand(unsigned *s) {
-    *s = *s * 1664525u + 1013904223u;
-    return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
 
 int main(int argc, char **argv) {
     cl_device_id dev = pick_device(argc > 1 ? argv[1] : NULL);

@@ -23,34 +23,10 @@
 #include <clrelu/clrelu.h>
 #include <clblast_c.h>
 
+#include "example_common.h"
+
 #define R 256 /* rows: a batch of 4 images of 8 x 8 positions */
 #define C 48  /* channels */
-
-/* The device the pipeline runs on: clrelu's spec rules, but never the CPU path. */
-static cl_device_id pick_device(const char *spec) {
-    clrelu_context *probe = NULL;
-    clrelu_context_info info;
-    if (clrelu_context_create(&probe, spec) == CLRELU_OK) {
-        clrelu_context_get_info(probe, &info, sizeof info);
-        clrelu_context_release(probe);
-        if (info.device_id)
-            return info.device_id;
-    }
-    /* No spec at all: the default may be the CPU path, which has no cl_context. A device that
-     * CLRELU_DEVICE names and this machine lacks is no reason to run on another one. */
-    const char *env = getenv("CLRELU_DEVICE");
-    if (!spec && !(env && *env) && clrelu_context_create(&probe, "0:0") == CLRELU_OK) {
-        clrelu_context_get_info(probe, &info, sizeof info);
-        clrelu_context_release(probe);
-        return info.device_id;
-    }
-    return NULL;
-}
-
-static float frand(unsigned *s) {
-    *s = *s * 1664525u + 1013904223u;
-    return (float)(*s >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
 
 static cl_context context;
 static cl_command_queue queue;
