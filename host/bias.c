@@ -274,11 +274,27 @@ clrelu_status clrelu_bias_backward(clrelu_context *ctx, const clrelu_desc *desc,
     const void *sum_values[] = {&c64, &b64, &partial, &dbias, &dbo};
     if ((st = set_args(ctx, fn, k_sum, &op, "uummu", sum_values)) != CLRELU_OK)
         goto out;
-    size_t local = ctx->tuning.local, global = (cols / local + (cols % local != 0)) * local;
+    st = clrelu__enqueue_scratch_sum(ctx, fn, k_sum, "bias_dbias", cols, ev_rows, done);
+out:
+    if (ev_rows)
+        clReleaseEvent(ev_rows);
+    free(waits);
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+clrelu_status clrelu__enqueue_scratch_sum(clrelu_context *ctx, const char *fn, cl_kernel k_sum,
+                                          const char *name, size_t items, cl_event after,
+                                          cl_event *done) {
+    size_t local = ctx->tuning.local, global = (items / local + (items % local != 0)) * local;
     cl_event ev_sum = NULL;
-    CLRELU__CL_TRY(
-        ctx, st, out, "clrelu_bias_backward: clEnqueueNDRangeKernel(bias_dbias)",
-        clEnqueueNDRangeKernel(ctx->queue, k_sum, 1, NULL, &global, &local, 1, &ev_rows, &ev_sum));
+    cl_int err =
+        clEnqueueNDRangeKernel(ctx->queue, k_sum, 1, NULL, &global, &local, 1, &after, &ev_sum);
+    if (err != CL_SUCCESS) {
+        char what[96];
+        snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn, name);
+        return clrelu__cl_fail(ctx, err, what);
+    }
     if (ctx->scratch_event)
         clReleaseEvent(ctx->scratch_event);
     ctx->scratch_event = ev_sum;
@@ -286,12 +302,7 @@ clrelu_status clrelu_bias_backward(clrelu_context *ctx, const clrelu_desc *desc,
         clRetainEvent(ev_sum);
         *done = ev_sum;
     }
-out:
-    if (ev_rows)
-        clReleaseEvent(ev_rows);
-    free(waits);
-    pthread_mutex_unlock(&ctx->lock);
-    return st;
+    return CLRELU_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------

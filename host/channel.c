@@ -498,20 +498,7 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
     bind_roles(a, given, total_roles, 2, mem, off, values + 6, kinds + 6);
     if ((st = set_args(ctx, fn, k_sum, &call.op, kinds, values)) != CLRELU_OK)
         goto out;
-    size_t local = ctx->tuning.local, global = round_up(s.chans, local);
-    cl_event ev_sum = NULL;
-    char what[96];
-    snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(ch_total)", fn);
-    CLRELU__CL_TRY(
-        ctx, st, out, what,
-        clEnqueueNDRangeKernel(ctx->queue, k_sum, 1, NULL, &global, &local, 1, &ev_rows, &ev_sum));
-    if (ctx->scratch_event)
-        clReleaseEvent(ctx->scratch_event);
-    ctx->scratch_event = ev_sum;
-    if (done) {
-        clRetainEvent(ev_sum);
-        *done = ev_sum;
-    }
+    st = clrelu__enqueue_scratch_sum(ctx, fn, k_sum, "ch_total", s.chans, ev_rows, done);
 out:
     if (ev_rows)
         clReleaseEvent(ev_rows);

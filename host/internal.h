@@ -258,6 +258,14 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
                                     size_t n, int n_bufs, const cl_mem *mems, const size_t *offs,
                                     cl_uint n_wait, const cl_event *wait, cl_event *done);
 
+/* bias.c: enqueues k_sum (named name in messages), the second kernel of a gradient sum, over
+ * items work-items after the event after; its event becomes ctx->scratch_event (the next use
+ * of pool slot 3 waits on it) and, retained, *done when done is not NULL. Call with ctx->lock
+ * held. */
+clrelu_status clrelu__enqueue_scratch_sum(clrelu_context *ctx, const char *fn, cl_kernel k_sum,
+                                          const char *name, size_t items, cl_event after,
+                                          cl_event *done);
+
 /* host_api.c: tests only (link clrelu_static): the largest chunk of a host round trip. */
 void clrelu__set_round_trip_chunk_for_testing(size_t bytes);
 /* test_hooks.c, compiled into the tests that use it: ctx's threading threshold
