@@ -160,6 +160,8 @@ static void *next_symbol(const char *name) {
        void(CL_CALLBACK * e)(cl_program, void *), void *f),                                        \
       (a, b, c, d, e, f))                                                                          \
     X(clSetKernelArg, (cl_kernel a, cl_uint b, size_t c, const void *d), (a, b, c, d))             \
+    X(clSetMemObjectDestructorCallback,                                                            \
+      (cl_mem a, void(CL_CALLBACK * b)(cl_mem, void *), void *c), (a, b, c))                       \
     X(clWaitForEvents, (cl_uint a, const cl_event *b), (a, b))                                     \
     X(clSetUserEventStatus, (cl_event a, cl_int b), (a, b))                                        \
     X(clSetEventCallback,                                                                          \
