@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bench_util.h"
 #include "clrelu/clrelu.h"
@@ -86,7 +87,9 @@ static int tune_key(tuner *t, int pass, int dt, int size_class, size_t n, size_t
     e->dtype_index = dt;
     e->size_class = size_class;
     e->best.struct_size = sizeof e->best;
-    if (clrelu_context_get_tuning(t->ctx, pass, dtype, size_class, &e->best) != CLRELU_OK)
+    /* The device's default, not a database's the context may have loaded. */
+    if (clrelu_context_override_tuning(t->ctx, pass, dtype, size_class, NULL) != CLRELU_OK ||
+        clrelu_context_get_tuning(t->ctx, pass, dtype, size_class, &e->best) != CLRELU_OK)
         return -1;
     e->default_seconds = e->seconds = time_setting(t, pass, dtype, n);
     if (e->seconds < 0)
@@ -147,6 +150,18 @@ static int write_json(const char *path, const tuner *t, const entry *es, int n) 
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Makes the directory path is in, and those above it (the cache's may not exist yet). */
+static void make_parent(const char *path) {
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; ++p)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+}
+
 static void usage(FILE *f) {
     fputs("usage: clrelu-tune [--device SPEC] [--dtype f32,f16,...] [--quick] [--samples N]\n"
           "                   [--output PATH]\n"
@@ -154,7 +169,8 @@ static void usage(FILE *f) {
           "0,1,8) of each element-wise pass, dtype (default f32,f16) and size class (n = 2^14,\n"
           "2^20, 2^24; --quick: 2^12, 2^17, 2^22) on one OpenCL device (as clrelu-bench's\n"
           "--device takes it; default: CLRELU_DEVICE, else the first GPU), prints tuned against\n"
-          "default times, and writes the fastest settings as JSON to PATH.\n",
+          "default times, and writes the fastest settings as JSON to PATH (default: where\n"
+          "contexts on this device load them from, clrelu_context_tuning_db_path).\n",
           f);
 }
 
@@ -294,6 +310,17 @@ int main(int argc, char **argv) {
         printf("%-14s %-5s %-7s %18s %11.2f %18s %11.2f %7.2fx\n", pass_names[e->pass],
                dtype_names[e->dtype_index].name, class_names[e->size_class], a,
                e->default_seconds * 1e6, b, e->seconds * 1e6, e->default_seconds / e->seconds);
+    }
+    char db_path[1100];
+    if (rc == 0 && !output) {
+        /* Where contexts on this device look for it (the binary cache's directory). */
+        if (clrelu_context_tuning_db_path(t.ctx, db_path, sizeof db_path) == CLRELU_OK) {
+            output = db_path;
+            make_parent(db_path);
+        } else {
+            fprintf(stderr, "clrelu-tune: %s; use --output\n", clrelu_context_error(t.ctx));
+            rc = 1;
+        }
     }
     if (rc == 0 && output) {
         if (write_json(output, &t, es, n_es) != 0)

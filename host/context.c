@@ -311,6 +311,7 @@ static clrelu_status fill_device_info(clrelu_context *ctx, const char *fn) {
     info->context = ctx->cl_ctx;
     info->queue = ctx->queue;
     clrelu__choose_tuning(ctx);
+    clrelu__load_tuning_db(ctx);
     return CLRELU_OK;
 }
 

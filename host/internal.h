@@ -151,6 +151,11 @@ void clrelu__spec_describe(const clrelu__spec_device *devs, size_t n, char *buf,
 void clrelu__choose_tuning(clrelu_context *ctx);
 /* tuning.c: every element-wise key back to ctx->tuning (context creation). */
 void clrelu__reset_elt_tuning(clrelu_context *ctx);
+/* Applies the tuning database for ctx's device (CLRELU_TUNING_DB, else the cache directory's
+ * tuning-<hash>.json), or warns once on stderr why it is ignored. Never fails. */
+void clrelu__load_tuning_db(clrelu_context *ctx);
+/* Where that database is for ctx; 0 when there is nowhere (the cache off, no home). */
+int clrelu__tuning_db_path(const clrelu_context *ctx, char *buf, size_t len);
 /* The grid-stride cap in groups for groups_per_cu on ctx's device (0: SIZE_MAX, no cap). */
 size_t clrelu__max_groups(const clrelu_context *ctx, unsigned groups_per_cu);
 /* The size class (clrelu_size_class) of n elements. */
@@ -174,6 +179,9 @@ void clrelu__programs_release(clrelu_context *ctx);
 clrelu_status clrelu__cache_build(clrelu_context *ctx, const char *fn, const char *name,
                                   cl_uint n_sources, const char *const *sources,
                                   const size_t *lengths, const char *options, cl_program *out);
+/* The cache's directory: CLRELU_CACHE_DIR, else $XDG_CACHE_HOME/clrelu, else
+ * $HOME/.cache/clrelu; 0 when the cache is off ("off", or nowhere to put it). */
+int clrelu__cache_dir(char *buf, size_t len);
 /* FNV-1a 64: the key's, the sources' and the payload's hash. */
 #define CLRELU__HASH64_SEED UINT64_C(0xcbf29ce484222325)
 uint64_t clrelu__hash64(uint64_t h, const void *data, size_t len);

@@ -4,9 +4,11 @@
  * odd offsets; a refused setting names its field and changes nothing; NULL restores the
  * default. One context per device: its programs (one per vector width and group size) are
  * built once. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -267,6 +269,182 @@ static void test_cpu_path__has_no_tuning(void **state) {
     clrelu_context_release(ctx);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The database a context loads
+ * ------------------------------------------------------------------------------------------ */
+
+static void put_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; ++s) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* A database for the fixture's device (version NULL: this library's), with entries as given,
+ * cut to keep bytes when keep is not 0. */
+static void write_db(const fixture *f, const char *path, const char *version, const char *device,
+                     const char *entries, size_t keep) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    assert_non_null(m);
+    fputs("{\"clrelu_version\": ", m);
+    put_json_string(m, version ? version : clrelu_version());
+    fputs(", \"platform\": ", m);
+    put_json_string(m, f->info.platform);
+    fputs(", \"device\": ", m);
+    put_json_string(m, device ? device : f->info.device);
+    fputs(", \"driver\": ", m);
+    put_json_string(m, f->info.driver);
+    fprintf(m, ", \"entries\": [%s]}\n", entries);
+    fclose(m);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fwrite(text, 1, keep && keep < len ? keep : len, out);
+    fclose(out);
+    free(text);
+}
+
+/* A context on the fixture's device, created with stderr caught into err. */
+static clrelu_context *create_catching_stderr(char *err, size_t len) {
+    char path[] = "/tmp/clrelu-test-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    clrelu_context *ctx = NULL;
+    clrelu_status st = clrelu_context_create(&ctx, current_spec);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t got = pread(fd, err, len - 1, 0);
+    err[got > 0 ? got : 0] = 0;
+    close(fd);
+    unlink(path);
+    assert_int_equal(st, CLRELU_OK);
+    return ctx;
+}
+
+static void assert_ctx_tuning(clrelu_context *ctx, clrelu_pass pass, clrelu_dtype dt,
+                              clrelu_size_class sc, const clrelu_tuning *want) {
+    clrelu_tuning got = {sizeof got, 0, 0, 0};
+    assert_int_equal(clrelu_context_get_tuning(ctx, pass, dt, sc, &got), CLRELU_OK);
+    assert_int_equal(got.vec_bytes, want->vec_bytes);
+    assert_int_equal(got.local, want->local);
+    assert_int_equal(got.groups_per_cu, want->groups_per_cu);
+}
+
+static void test_db__loaded_at_context_creation(void **state) {
+    fixture *f = *state;
+    char dir[] = "/tmp/clrelu-test-db-XXXXXX", path[256], err[2048];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/db.json", dir);
+    clrelu_tuning def = {sizeof def, 0, 0, 0};
+    assert_int_equal(clrelu_context_get_tuning(f->ctx, CLRELU_PASS_FORWARD, CLRELU_DTYPE_F32,
+                                               CLRELU_SIZE_SMALL, &def),
+                     CLRELU_OK);
+    const size_t local = f->max_local < 16 ? f->max_local : 16;
+    char entries[512];
+    snprintf(entries, sizeof entries,
+             "{\"pass\": \"forward\", \"dtype\": \"f32\", \"size_class\": \"small\", "
+             "\"vec_bytes\": 32, \"local\": %zu, \"groups_per_cu\": 1, \"seconds\": 1e-6, "
+             "\"default_seconds\": 2e-6},"
+             "{\"pass\": \"backward_mask\", \"dtype\": \"f16\", \"size_class\": \"large\", "
+             "\"vec_bytes\": 64, \"local\": %zu, \"groups_per_cu\": 0, \"seconds\": 1e-3, "
+             "\"default_seconds\": 1e-3}",
+             local, local);
+    const clrelu_tuning fwd = tuning(32, local, 1), bwd = tuning(64, local, 0);
+    setenv("CLRELU_TUNING_DB", path, 1);
+
+    /* Its own device's database: applied, nothing said. */
+    write_db(f, path, NULL, NULL, entries, 0);
+    clrelu_context *ctx = create_catching_stderr(err, sizeof err);
+    assert_string_equal(err, "");
+    assert_ctx_tuning(ctx, CLRELU_PASS_FORWARD, CLRELU_DTYPE_F32, CLRELU_SIZE_SMALL, &fwd);
+    assert_ctx_tuning(ctx, CLRELU_PASS_BACKWARD_MASK, CLRELU_DTYPE_F16, CLRELU_SIZE_LARGE, &bwd);
+    assert_ctx_tuning(ctx, CLRELU_PASS_FORWARD, CLRELU_DTYPE_F32, CLRELU_SIZE_MEDIUM, &def);
+    /* ... and the calls run under it. */
+    const kit_op *op = kit_find_op("forward");
+    clrelu_desc desc = kit_desc(op, CLRELU_DTYPE_F32);
+    const size_t off[4] = {1, 0, 3, 0};
+    run_device_case(ctx, op, &desc, 4099, CASE_SEPARATE, off, 0, 5);
+    clrelu_context_release(ctx);
+
+    /* Ignored, with one line naming the file and why, defaults kept. */
+    char wrong_type[512], bad_value[512];
+    snprintf(wrong_type, sizeof wrong_type, "%s", entries);
+    char *v = strstr(wrong_type, "\"vec_bytes\": 32");
+    assert_non_null(v);
+    memcpy(v, "\"vec_bytes\":\"3\"", strlen("\"vec_bytes\": 32")); /* a string */
+    snprintf(bad_value, sizeof bad_value, "%s", entries);
+    v = strstr(bad_value, "\"vec_bytes\": 32");
+    memcpy(v, "\"vec_bytes\": 48", strlen("\"vec_bytes\": 32"));
+    const struct {
+        const char *version, *device, *entries;
+        size_t keep;
+        const char *why;
+    } ignored[] = {
+        {NULL, "another device", entries, 0, "it is for device 'another device'"},
+        {"0.0.0-other", NULL, entries, 0, "it is for clrelu_version '0.0.0-other'"},
+        {NULL, NULL, entries, 150, "corrupt or truncated"},
+        {NULL, NULL, "{\"pass\": ,}", 0, "corrupt or truncated"},
+        {NULL, NULL, wrong_type, 0, "entry 0: vec_bytes"},
+        {NULL, NULL, bad_value, 0, "vec_bytes = 48"},
+        {NULL, NULL, "{\"pass\": \"sideways\"}", 0, "entry 0: no pass"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(ignored); ++i) {
+        write_db(f, path, ignored[i].version, ignored[i].device, ignored[i].entries,
+                 ignored[i].keep);
+        ctx = create_catching_stderr(err, sizeof err);
+        if (!strstr(err, path) || !strstr(err, ignored[i].why) ||
+            strchr(err, '\n') != strrchr(err, '\n')) {
+            print_error("case %zu: stderr '%s' does not name %s and '%s' on one line\n", i, err,
+                        path, ignored[i].why);
+            fail();
+        }
+        assert_ctx_tuning(ctx, CLRELU_PASS_FORWARD, CLRELU_DTYPE_F32, CLRELU_SIZE_SMALL, &def);
+        assert_ctx_tuning(ctx, CLRELU_PASS_BACKWARD_MASK, CLRELU_DTYPE_F16, CLRELU_SIZE_LARGE,
+                          &def);
+        clrelu_context_release(ctx);
+    }
+    /* A missing file named by CLRELU_TUNING_DB is said too. */
+    unlink(path);
+    ctx = create_catching_stderr(err, sizeof err);
+    assert_non_null(strstr(err, path));
+    clrelu_context_release(ctx);
+
+    /* Without CLRELU_TUNING_DB: the cache directory's file for this device, where
+     * clrelu_context_tuning_db_path says; none there is no warning. */
+    unsetenv("CLRELU_TUNING_DB");
+    const char *old_cache = getenv("CLRELU_CACHE_DIR");
+    char *saved_cache = old_cache ? strdup(old_cache) : NULL;
+    setenv("CLRELU_CACHE_DIR", dir, 1);
+    char db[512];
+    assert_int_equal(clrelu_context_tuning_db_path(f->ctx, db, sizeof db), CLRELU_OK);
+    assert_memory_equal(db, dir, strlen(dir));
+    assert_non_null(strstr(db, "/tuning-"));
+    ctx = create_catching_stderr(err, sizeof err);
+    assert_string_equal(err, "");
+    assert_ctx_tuning(ctx, CLRELU_PASS_FORWARD, CLRELU_DTYPE_F32, CLRELU_SIZE_SMALL, &def);
+    clrelu_context_release(ctx);
+    write_db(f, db, NULL, NULL, entries, 0);
+    ctx = create_catching_stderr(err, sizeof err);
+    assert_string_equal(err, "");
+    assert_ctx_tuning(ctx, CLRELU_PASS_FORWARD, CLRELU_DTYPE_F32, CLRELU_SIZE_SMALL, &fwd);
+    clrelu_context_release(ctx);
+    unlink(db);
+    if (saved_cache)
+        setenv("CLRELU_CACHE_DIR", saved_cache, 1);
+    else
+        unsetenv("CLRELU_CACHE_DIR");
+    free(saved_cache);
+    rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest host[] = {cmocka_unit_test(test_cpu_path__has_no_tuning)};
     int failed = cmocka_run_group_tests_name("CPU path", host, NULL, NULL);
@@ -280,6 +458,7 @@ int main(void) {
         cmocka_unit_test(test_override__get_returns_what_was_set_and_null_restores),
         cmocka_unit_test(test_override__refuses_bad_values_naming_the_field),
         cmocka_unit_test(test_size_class__each_call_runs_its_class_setting),
+        cmocka_unit_test(test_db__loaded_at_context_creation),
         cmocka_unit_test(test_search_space__every_setting_matches_reference_bitwise),
     };
     for (size_t i = 0; i < count; ++i) {

@@ -578,6 +578,18 @@ CLRELU_API clrelu_status clrelu_context_override_tuning(clrelu_context *ctx, clr
                                                         clrelu_size_class size_class,
                                                         const clrelu_tuning *t);
 
+/* A context on an OpenCL device starts from a tuning database when there is one for its
+ * device: the file CLRELU_TUNING_DB names, else tuning-<hash of platform, device and driver>.json
+ * in the binary cache's directory (CLRELU_CACHE_DIR, else $XDG_CACHE_HOME/clrelu, else
+ * ~/.cache/clrelu), which clrelu-tune writes. A database for another platform, device,
+ * driver or clrelu version, or one that is corrupt, truncated or holds a setting that
+ * clrelu_context_override_tuning would refuse, is ignored as a whole with one warning on
+ * stderr naming the file and why; context creation never fails for it.
+ * Writes the path ctx looks at into buf (len bytes, NUL-terminated). CLRELU_ERROR_UNSUPPORTED
+ * when there is none (the cache is "off" and CLRELU_TUNING_DB unset, or the path does not fit
+ * in len); errors as clrelu_context_get_tuning. */
+CLRELU_API clrelu_status clrelu_context_tuning_db_path(clrelu_context *ctx, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
