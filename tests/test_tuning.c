@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "common.h"
 
 typedef struct fixture {
@@ -273,16 +274,6 @@ static void test_cpu_path__has_no_tuning(void **state) {
  * The database a context loads
  * ------------------------------------------------------------------------------------------ */
 
-static void put_json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; ++s) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* A database for the fixture's device (version NULL: this library's), with entries as given,
  * cut to keep bytes when keep is not 0. */
 static void write_db(const fixture *f, const char *path, const char *version, const char *device,
@@ -292,13 +283,13 @@ static void write_db(const fixture *f, const char *path, const char *version, co
     FILE *m = open_memstream(&text, &len);
     assert_non_null(m);
     fputs("{\"clrelu_version\": ", m);
-    put_json_string(m, version ? version : clrelu_version());
+    bench_json_string(m, version ? version : clrelu_version());
     fputs(", \"platform\": ", m);
-    put_json_string(m, f->info.platform);
+    bench_json_string(m, f->info.platform);
     fputs(", \"device\": ", m);
-    put_json_string(m, device ? device : f->info.device);
+    bench_json_string(m, device ? device : f->info.device);
     fputs(", \"driver\": ", m);
-    put_json_string(m, f->info.driver);
+    bench_json_string(m, f->info.driver);
     fprintf(m, ", \"entries\": [%s]}\n", entries);
     fclose(m);
     FILE *out = fopen(path, "w");
