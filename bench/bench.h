@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "bench_util.h"
 #include "clrelu/clrelu.h"
 #include "kit.h"
 
@@ -108,8 +109,6 @@ typedef struct bench_run {
 } bench_run;
 
 /* The driver's helpers for the measuring rooms. */
-double bench_now(void);
-double bench_median(double *v, int n); /* sorts v */
 void bench_progress(const bench_opts *o, bench_run *run, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bench_result *bench_add_result(bench_run *run);

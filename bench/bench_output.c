@@ -24,20 +24,6 @@ static const char *size_label(size_t n, char *buf, size_t len) {
     return buf;
 }
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* JSON has no NaN or infinity; a missing figure is null. 17 significant digits give back the
  * same double when read (integers up to 2^53 print exactly, without an exponent). */
 static void json_number(FILE *f, double v) {
@@ -308,7 +294,7 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     fprintf(f, "{\n  \"schema_version\": %d,\n  \"clrelu_version\": ", BENCH_SCHEMA_VERSION);
-    json_string(f, clrelu_version());
+    bench_json_string(f, clrelu_version());
     fprintf(f, ",\n  \"command\": ");
     char cmd[2048] = "";
     for (int i = 0; i < argc; ++i) {
@@ -316,19 +302,19 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
         if (i + 1 < argc)
             strncat(cmd, " ", sizeof cmd - strlen(cmd) - 1);
     }
-    json_string(f, cmd);
+    bench_json_string(f, cmd);
     fprintf(f, ",\n  \"date\": ");
-    json_string(f, when);
+    bench_json_string(f, when);
     fprintf(f, ",\n  \"data\": ");
-    json_string(f, o->data.name);
+    bench_json_string(f, o->data.name);
     fprintf(f, ",\n  \"host\": {\"name\": ");
-    json_string(f, host);
+    bench_json_string(f, host);
     fprintf(f, ", \"os\": ");
-    json_string(f, os);
+    bench_json_string(f, os);
     char cpu[256];
     bench_cpu_model(cpu, sizeof cpu);
     fprintf(f, ", \"cpu_model\": ");
-    json_string(f, cpu);
+    bench_json_string(f, cpu);
     fprintf(f, ", \"min_time_s\": ");
     json_number(f, o->min_time);
     fprintf(f, ", \"repeat\": %d, \"batch\": %d,\n    \"opencl_devices\": [", o->repeat, o->batch);
@@ -337,15 +323,15 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
     int n_cl = bench_cl_devices(cl, 64);
     for (int i = 0; i < n_cl; ++i) {
         fprintf(f, "%s\n      {\"id\": ", i ? "," : "");
-        json_string(f, cl[i].id);
+        bench_json_string(f, cl[i].id);
         fprintf(f, ", \"platform\": ");
-        json_string(f, cl[i].platform);
+        bench_json_string(f, cl[i].platform);
         fprintf(f, ", \"platform_version\": ");
-        json_string(f, cl[i].platform_version);
+        bench_json_string(f, cl[i].platform_version);
         fprintf(f, ", \"name\": ");
-        json_string(f, cl[i].name);
+        bench_json_string(f, cl[i].name);
         fprintf(f, ", \"driver\": ");
-        json_string(f, cl[i].driver);
+        bench_json_string(f, cl[i].driver);
         fputc('}', f);
     }
     fprintf(f, "%s]},\n  \"devices\": [", n_cl ? "\n    " : "");
@@ -356,17 +342,17 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
             continue;
         fprintf(f, "%s\n    {\"id\": ", first ? "" : ",");
         first = 0;
-        json_string(f, d->id);
+        bench_json_string(f, d->id);
         fprintf(f, ", \"platform\": ");
-        json_string(f, d->platform);
+        bench_json_string(f, d->platform);
         fprintf(f, ", \"platform_version\": ");
-        json_string(f, d->platform_version);
+        bench_json_string(f, d->platform_version);
         fprintf(f, ", \"name\": ");
-        json_string(f, d->name);
+        bench_json_string(f, d->name);
         fprintf(f, ", \"driver\": ");
-        json_string(f, d->driver);
+        bench_json_string(f, d->driver);
         fprintf(f, ", \"kind\": ");
-        json_string(f, d->kind);
+        bench_json_string(f, d->kind);
         fprintf(f, ", \"compute_units\": %u, \"global_mem\": %llu, \"launch_latency_s\": ",
                 d->compute_units, d->global_mem);
         /* Not applicable on the CPU path: null, not a made-up zero. */
@@ -399,11 +385,11 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
         fprintf(f, "%s\n    {\"device\": ", i ? "," : "");
-        json_string(f, r->device);
+        bench_json_string(f, r->device);
         fprintf(f, ", \"op\": ");
-        json_string(f, r->op);
+        bench_json_string(f, r->op);
         fprintf(f, ", \"dtype\": ");
-        json_string(f, r->dtype);
+        bench_json_string(f, r->dtype);
         fprintf(f, ", \"n\": %zu, \"kernel_s_median\": ", r->n);
         json_number(f, r->kernel_median);
         fprintf(f, ", \"kernel_s_min\": ");
@@ -430,11 +416,11 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
     for (int i = 0; i < run->n_trips; ++i) {
         const bench_trip *t = &run->trips[i];
         fprintf(f, "%s\n    {\"device\": ", i ? "," : "");
-        json_string(f, t->device);
+        bench_json_string(f, t->device);
         fprintf(f, ", \"op\": ");
-        json_string(f, t->op);
+        bench_json_string(f, t->op);
         fprintf(f, ", \"dtype\": ");
-        json_string(f, t->dtype);
+        bench_json_string(f, t->dtype);
         fprintf(f, ", \"n\": %zu, \"device_s\": ", t->n);
         json_number(f, t->device_s);
         fprintf(f, ", \"cpu_s\": ");

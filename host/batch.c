@@ -150,7 +150,7 @@ static clrelu_status enqueue(clrelu_context *ctx, const char *fn, const clrelu__
                              const cl_event *wait, cl_event *ev) {
     clrelu_status st = CLRELU_OK;
     char options[256];
-    clrelu__program_options(ctx, op, vec, options, sizeof options);
+    clrelu__program_options(&ctx->tuning, op, vec, options, sizeof options);
     cl_kernel k = NULL;
     st = clrelu__get_kernel(ctx, fn, options, r->n_roles == 2 ? "fwd_batch" : "bwd_batch", &k);
     if (st != CLRELU_OK)
@@ -182,7 +182,8 @@ static clrelu_status enqueue(clrelu_context *ctx, const char *fn, const clrelu__
     if ((st = clrelu__set_op_args(ctx, fn, k, arg, op, 0)) != CLRELU_OK)
         goto out;
     const size_t run = ctx->tuning.batch_run;
-    size_t global = clrelu__global_size(ctx, (size_t)(l->chunks / run + (l->chunks % run != 0)));
+    size_t global =
+        clrelu__global_size(&ctx->tuning, (size_t)(l->chunks / run + (l->chunks % run != 0)));
     char what[96];
     snprintf(what, sizeof what, "%s: clEnqueueNDRangeKernel(%s)", fn,
              r->n_roles == 2 ? "fwd_batch" : "bwd_batch");
@@ -229,7 +230,7 @@ static clrelu_status run_batch(clrelu_context *ctx, const char *fn, const clrelu
     }
     st = check_tensors(ctx, fn, &op, count, r, args, spans);
     free(spans);
-    const unsigned vec = clrelu__vector_width(ctx, op.elsize);
+    const unsigned vec = clrelu__vector_width(&ctx->tuning, op.elsize);
     cl_uint n_events = 0;
     pthread_mutex_lock(&ctx->lock);
     launch l;

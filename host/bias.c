@@ -164,9 +164,9 @@ clrelu_status clrelu_bias_forward(clrelu_context *ctx, const clrelu_desc *desc, 
                            clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));
         goto out;
     }
-    const unsigned vec = clrelu__vector_width(ctx, op.elsize);
+    const unsigned vec = clrelu__vector_width(&ctx->tuning, op.elsize);
     char options[256];
-    clrelu__program_options(ctx, &op, vec, options, sizeof options);
+    clrelu__program_options(&ctx->tuning, &op, vec, options, sizeof options);
     cl_kernel k = NULL;
     if ((st = clrelu__get_kernel(ctx, fn, options, "bias_fwd", &k)) != CLRELU_OK)
         goto out;
@@ -222,11 +222,11 @@ clrelu_status clrelu_bias_backward(clrelu_context *ctx, const clrelu_desc *desc,
                            clEnqueueMarkerWithWaitList(ctx->queue, n_wait, wait, done));
         goto out;
     }
-    const unsigned vec = clrelu__vector_width(ctx, op.elsize);
+    const unsigned vec = clrelu__vector_width(&ctx->tuning, op.elsize);
     const size_t blocks = rows / BIAS_BLOCK + (rows % BIAS_BLOCK != 0);
     const size_t domain = op.dtype == CLRELU_DTYPE_F64 ? 8 : 4;
     char options[256];
-    clrelu__program_options(ctx, &op, vec, options, sizeof options);
+    clrelu__program_options(&ctx->tuning, &op, vec, options, sizeof options);
     cl_kernel k_rows = NULL, k_sum = NULL;
     cl_mem partial = dx; /* any valid buffer when no sums are wanted */
     if ((st = clrelu__get_kernel(ctx, fn, options, "bias_bwd", &k_rows)) != CLRELU_OK)

@@ -63,7 +63,7 @@ void clrelu__cache_stats_get(clrelu__cache_stats *out) {
 
 /* CLRELU_CACHE_DIR, else $XDG_CACHE_HOME/clrelu, else $HOME/.cache/clrelu. Returns 0 when the
  * cache is off ("off", or nowhere to put it). */
-static int cache_dir(char *buf, size_t len) {
+int clrelu__cache_dir(char *buf, size_t len) {
     const char *env = getenv("CLRELU_CACHE_DIR");
     int w = -1;
     if (env && *env) {
@@ -367,7 +367,7 @@ clrelu_status clrelu__cache_build(clrelu_context *ctx, const char *fn, const cha
                                   cl_uint n_sources, const char *const *sources,
                                   const size_t *lengths, const char *options, cl_program *out) {
     char dir[1024], key[4096], path[1100];
-    if (!cache_dir(dir, sizeof dir) ||
+    if (!clrelu__cache_dir(dir, sizeof dir) ||
         !make_key(ctx, n_sources, sources, lengths, options, key, sizeof key))
         return build_from_source(ctx, fn, name, n_sources, sources, lengths, options, out);
     uint64_t key_hash = clrelu__hash64(CLRELU__HASH64_SEED, key, strlen(key));

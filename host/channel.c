@@ -406,9 +406,9 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
         st = empty_call(ctx, fn, n_wait, wait, done);
         goto out;
     }
-    const unsigned vec = clrelu__vector_width(ctx, call.op.elsize);
+    const unsigned vec = clrelu__vector_width(&ctx->tuning, call.op.elsize);
     char options[256];
-    clrelu__program_options(ctx, &call.op, vec, options, sizeof options);
+    clrelu__program_options(&ctx->tuning, &call.op, vec, options, sizeof options);
     cl_uint flags = (call.has_bias ? CH_BIAS : 0u) | (call.has_z ? CH_Z : 0u) |
                     (call.from_y ? CH_FROM_Y : 0u) | (call.want_g ? CH_WANT_G : 0u) |
                     (call.want_p ? CH_WANT_P : 0u);

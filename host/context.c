@@ -311,13 +311,22 @@ static clrelu_status fill_device_info(clrelu_context *ctx, const char *fn) {
     info->context = ctx->cl_ctx;
     info->queue = ctx->queue;
     clrelu__choose_tuning(ctx);
+    clrelu__load_tuning_db(ctx);
     return CLRELU_OK;
 }
 
 void clrelu__choose_tuning(clrelu_context *ctx) {
     clrelu__tuning *t = &ctx->tuning;
-    size_t max_wg = 256;
+    size_t max_wg = 256, item_sizes[16] = {0};
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+    /* (the first dimension is the one the kernels use) */
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_sizes, item_sizes,
+                        NULL) == CL_SUCCESS &&
+        item_sizes[0] > 0 && item_sizes[0] < max_wg)
+        max_wg = item_sizes[0];
+    if (max_wg == 0)
+        max_wg = 1;
+    ctx->max_local = max_wg;
     if (ctx->info.kind == CLRELU_DEVICE_KIND_CPU) {
         /* CPU devices (PoCL, Intel's CPU runtime): one work-group is one task on a core and the
          * compiler vectorises across work-items, which a grid-stride loop defeats. Measured
@@ -326,7 +335,7 @@ void clrelu__choose_tuning(clrelu_context *ctx) {
          * groups per core reached 12-30%. */
         t->vec_bytes = 64;
         t->local = 64;
-        t->max_groups = SIZE_MAX;
+        t->groups_per_cu = 0;
         /* PoCL splits a work-group's loop at every barrier; the tiled mask kernel measured
          * 20-40% of copy there, one word per work-item without barriers more. */
         t->mask_words = 1;
@@ -342,10 +351,10 @@ void clrelu__choose_tuning(clrelu_context *ctx) {
         t->mask_words = 0;
         t->batch_run = 1;
         t->local = 256;
-        t->max_groups = (size_t)ctx->info.compute_units * 8;
+        t->groups_per_cu = 8;
     }
     if (t->local > max_wg)
-        t->local = max_wg ? max_wg : 1;
+        t->local = max_wg;
     /* Experiments: CLRELU_TUNING="vec_bytes,local,groups_per_cu[,mask_words[,batch_run]]"
      * overrides (not a public knob; groups_per_cu >= 1000000 means no cap). tools/ci-oclgrind.sh
      * runs Oclgrind, a GPU, with the CPU devices' settings too: "64,64,1000000,1,64". */
@@ -356,10 +365,12 @@ void clrelu__choose_tuning(clrelu_context *ctx) {
         r >= 1 && r <= 1024) {
         t->vec_bytes = v;
         t->local = l;
-        t->max_groups = g >= 1000000 ? SIZE_MAX : (size_t)ctx->info.compute_units * g;
+        t->groups_per_cu = g >= 1000000 ? 0 : g;
         t->mask_words = (int)m;
         t->batch_run = r;
     }
+    t->max_groups = clrelu__max_groups(ctx, t->groups_per_cu);
+    clrelu__reset_elt_tuning(ctx);
 }
 
 /* Creates the cl_context and queue on the chosen device. */

@@ -13,7 +13,7 @@
 
 #define CLRELU__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 /* Kernels per program: one program serves every pass, the bias and the channel ops. */
-#define CLRELU__MAX_KERNELS 24
+#define CLRELU__MAX_KERNELS 48
 #define CLRELU__POOL_SLOTS  4 /* 0-2: host round trips; 3: dbias and channel partial sums */
 #define CLRELU__ERROR_LEN   2048
 /* Rows per block of the dbias sums: part of the result\'s definition (clrelu.h). */
@@ -46,11 +46,12 @@ typedef struct clrelu__pool {
 
 /* How kernels are launched on this device: the one place for vendor differences. */
 typedef struct clrelu__tuning {
-    unsigned vec_bytes; /* bytes per vector load and store (16 on GPUs, 64 on CPU devices) */
-    size_t local;       /* work-group size */
-    size_t max_groups;  /* grid-stride cap on the number of work-groups */
-    int mask_words;     /* forward with mask: one word per work-item, no barriers (CPU) */
-    unsigned batch_run; /* chunks per work-item in a batch (1 on GPUs: coalescing) */
+    unsigned vec_bytes;     /* bytes per vector load and store (16 on GPUs, 64 on CPU devices) */
+    size_t local;           /* work-group size */
+    size_t max_groups;      /* grid-stride cap on the number of work-groups */
+    unsigned groups_per_cu; /* what max_groups is per compute unit; 0: no cap (SIZE_MAX) */
+    int mask_words;         /* forward with mask: one word per work-item, no barriers (CPU) */
+    unsigned batch_run;     /* chunks per work-item in a batch (1 on GPUs: coalescing) */
 } clrelu__tuning;
 
 /* The values of the arguments every kernel ends with (ops.c), as set. */
@@ -62,15 +63,23 @@ typedef struct clrelu__op_values {
 /* One kernel of the element-wise passes (clrelu__launch_locked), found by its index rather
  * than by formatting and comparing its options and name, with the scalar arguments last set
  * on it, so that a call sets only the buffers and what changed. Slots index
- * [pass][op][dtype][blend][aligned]; kernel NULL: not made yet. The kernels belong to
- * ctx->programs. */
+ * [pass][dtype][size class][op][blend][aligned] (CLRELU__KEY_SLOT): the tuning of
+ * (pass, dtype, size class) picks the program, so an override clears that key's run of
+ * slots. Each slot owns its kernel object (size classes that share a program get kernels
+ * of their own, "name@class"), so the arguments a slot remembers are the kernel's. kernel
+ * NULL: not made yet. The kernels belong to ctx->programs. */
 typedef struct clrelu__launch_slot {
     cl_kernel kernel;
     int have_args; /* the values below are what the kernel holds */
     cl_ulong n, off[4];
     clrelu__op_values values;
 } clrelu__launch_slot;
-#define CLRELU__LAUNCH_SLOTS (4 * 3 * 4 * 3 * 2)
+#define CLRELU__SIZE_CLASSES  3
+#define CLRELU__SLOTS_PER_KEY (3 * 3 * 2)
+#define CLRELU__LAUNCH_SLOTS  (4 * 4 * CLRELU__SIZE_CLASSES * CLRELU__SLOTS_PER_KEY)
+/* The first slot of the tuning key (pass, dtype, size_class). */
+#define CLRELU__KEY_SLOT(pass, dtype, size_class)                                                  \
+    ((((pass)*4 + (dtype)) * CLRELU__SIZE_CLASSES + (size_class)) * CLRELU__SLOTS_PER_KEY)
 
 struct clrelu_context {
     pthread_mutex_t lock;     /* programs, kernel arguments, pool */
@@ -82,7 +91,12 @@ struct clrelu_context {
     cl_context cl_ctx;
     cl_command_queue queue;
     cl_uint base_align_bits; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN */
+    size_t max_local;        /* the most a work-group may hold here (device and item limits) */
+    /* The device's tuning: bias, channel ops and batches use it as it is. */
     clrelu__tuning tuning;
+    /* The element-wise passes' tuning per [pass][dtype][size class] (tuning.c): the device's,
+     * unless overridden. Read and written with lock held. */
+    clrelu__tuning elt_tuning[4][4][CLRELU__SIZE_CLASSES];
     clrelu__program *programs;
     clrelu__launch_slot launch[CLRELU__LAUNCH_SLOTS];
     clrelu__pool pool;
@@ -135,13 +149,25 @@ void clrelu__spec_describe(const clrelu__spec_device *devs, size_t n, char *buf,
 
 /* context.c: vendor tuning is chosen here, once per context. */
 void clrelu__choose_tuning(clrelu_context *ctx);
+/* tuning.c: every element-wise key back to ctx->tuning (context creation). */
+void clrelu__reset_elt_tuning(clrelu_context *ctx);
+/* Applies the tuning database for ctx's device (CLRELU_TUNING_DB, else the cache directory's
+ * tuning-<hash>.json), or warns once on stderr why it is ignored. Never fails. */
+void clrelu__load_tuning_db(clrelu_context *ctx);
+/* Where that database is for ctx; 0 when there is nowhere (the cache off, no home). */
+int clrelu__tuning_db_path(const clrelu_context *ctx, char *buf, size_t len);
+/* The grid-stride cap in groups for groups_per_cu on ctx's device (0: SIZE_MAX, no cap). */
+size_t clrelu__max_groups(const clrelu_context *ctx, unsigned groups_per_cu);
+/* The size class (clrelu_size_class) of n elements. */
+int clrelu__size_class(size_t n);
 /* CLRELU_OK when the CPU path can run on ctx; else fails fn naming CLRELU_NUM_THREADS. */
 clrelu_status clrelu__check_cpu_path(clrelu_context *ctx, const char *fn);
 /* Tests only (link clrelu_static): the device behaves as if it had no cl_khr_fp64. */
 void clrelu__hide_fp64_for_testing(clrelu_context *ctx);
 
 /* program.c: the kernel named kernel_name of the kernels built with options; builds the
- * program on first use. Call with ctx->lock held. */
+ * program on first use. "name@tag" is a kernel object of its own for kernel name (its
+ * arguments are set apart from name's). Call with ctx->lock held. */
 clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char *options,
                                  const char *kernel_name, cl_kernel *out);
 void clrelu__programs_release(clrelu_context *ctx);
@@ -153,6 +179,9 @@ void clrelu__programs_release(clrelu_context *ctx);
 clrelu_status clrelu__cache_build(clrelu_context *ctx, const char *fn, const char *name,
                                   cl_uint n_sources, const char *const *sources,
                                   const size_t *lengths, const char *options, cl_program *out);
+/* The cache's directory: CLRELU_CACHE_DIR, else $XDG_CACHE_HOME/clrelu, else
+ * $HOME/.cache/clrelu; 0 when the cache is off ("off", or nowhere to put it). */
+int clrelu__cache_dir(char *buf, size_t len);
 /* FNV-1a 64: the key's, the sources' and the payload's hash. */
 #define CLRELU__HASH64_SEED UINT64_C(0xcbf29ce484222325)
 uint64_t clrelu__hash64(uint64_t h, const void *data, size_t len);
@@ -241,13 +270,13 @@ clrelu_status clrelu__check_overlap(clrelu_context *ctx, const char *fn, size_t 
 /* Elements per vector for elsize on ctx's device; the program options for op with it; the
  * kernel arguments every kernel ends with (slope, ceilings, alpha, beta) from arg on (the
  * ceilings in the compute domain when compute_domain, as the bias kernels need); the
- * global size for items work-items' worth of work. */
-unsigned clrelu__vector_width(const clrelu_context *ctx, size_t elsize);
-void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, unsigned vec,
+ * global size for items work-items' worth of work. t is ctx->tuning, or an element-wise key's. */
+unsigned clrelu__vector_width(const clrelu__tuning *t, size_t elsize);
+void clrelu__program_options(const clrelu__tuning *t, const clrelu__op *op, unsigned vec,
                              char *options, size_t len);
 clrelu_status clrelu__set_op_args(clrelu_context *ctx, const char *fn, cl_kernel k, cl_uint arg,
                                   const clrelu__op *op, int compute_domain);
-size_t clrelu__global_size(const clrelu_context *ctx, size_t items);
+size_t clrelu__global_size(const clrelu__tuning *t, size_t items);
 
 /* CLRELU_ERROR_UNSUPPORTED where ctx's device cannot run op (f64 without cl_khr_fp64). */
 clrelu_status clrelu__check_device_dtype(clrelu_context *ctx, const char *fn, const clrelu__op *op);

@@ -334,18 +334,18 @@ static clrelu_status check_buffers(clrelu_context *ctx, const char *fn, size_t n
     return CLRELU_OK;
 }
 
-unsigned clrelu__vector_width(const clrelu_context *ctx, size_t elsize) {
-    unsigned v = (unsigned)(ctx->tuning.vec_bytes / elsize);
+unsigned clrelu__vector_width(const clrelu__tuning *t, size_t elsize) {
+    unsigned v = (unsigned)(t->vec_bytes / elsize);
     return v < 2 ? 2 : v > 16 ? 16 : v;
 }
 
-void clrelu__program_options(const clrelu_context *ctx, const clrelu__op *op, unsigned vec,
+void clrelu__program_options(const clrelu__tuning *t, const clrelu__op *op, unsigned vec,
                              char *options, size_t len) {
     snprintf(options, len,
              "-cl-std=CL1.2 -DCLRELU_STORAGE=%d -DCLRELU_OP=%d -DCLRELU_BLEND=%d -DCLRELU_VEC=%u "
              "-DCLRELU_LOCAL=%zu -DCLRELU_BATCH_RUN=%u -DCLRELU_BIAS_BLOCK=%d%s",
-             op->dtype, op->op, op->blend, vec, ctx->tuning.local, ctx->tuning.batch_run,
-             CLRELU__BIAS_BLOCK, op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
+             op->dtype, op->op, op->blend, vec, t->local, t->batch_run, CLRELU__BIAS_BLOCK,
+             op->dtype == CLRELU_DTYPE_F64 ? " -DCLRELU_WITH_F64=1" : "");
 }
 
 /* The values of the arguments every kernel ends with: the ceilings in the kernel's domain
@@ -395,10 +395,9 @@ clrelu_status clrelu__set_op_args(clrelu_context *ctx, const char *fn, cl_kernel
     return err == CL_SUCCESS ? CLRELU_OK : kernel_call_fail(ctx, err, fn, "clSetKernelArg", "");
 }
 
-size_t clrelu__global_size(const clrelu_context *ctx, size_t items) {
+size_t clrelu__global_size(const clrelu__tuning *t, size_t items) {
     /* One work-item per item (the tails loop inside the kernels), capped: beyond the cap each
      * work-item strides over several. */
-    const clrelu__tuning *t = &ctx->tuning;
     size_t groups = items / t->local + (items % t->local != 0);
     if (groups > t->max_groups)
         groups = t->max_groups;
@@ -430,8 +429,9 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
             return kernel_call_fail(ctx, err, fn, "clEnqueueMarkerWithWaitList", "");
         return CLRELU_OK;
     }
-    const clrelu__tuning *t = &ctx->tuning;
-    const unsigned vec = clrelu__vector_width(ctx, op->elsize);
+    const int size_class = clrelu__size_class(n);
+    const clrelu__tuning *t = &ctx->elt_tuning[op->pass][op->dtype][size_class];
+    const unsigned vec = clrelu__vector_width(t, op->elsize);
     const int tiled = op->pass == CLRELU__PASS_FWD_MASK && !t->mask_words;
     const int by_word = op->pass == CLRELU__PASS_FWD_MASK && t->mask_words;
     /* Plain vector pointers need every offset on a vector boundary (buffer bases are aligned
@@ -441,12 +441,14 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
         aligned = aligned && (offs[i] % vec == 0 || (op->pass == CLRELU__PASS_BWD_MASK && i == 1) ||
                               (op->pass == CLRELU__PASS_FWD_MASK && i == 2));
     aligned = aligned && !tiled; /* the tiled kernel has one form: its slot is the first */
-    clrelu__launch_slot *slot =
-        &ctx->launch[(((op->pass * 3 + op->op) * 4 + op->dtype) * 3 + op->blend) * 2 + aligned];
+    clrelu__launch_slot *slot = &ctx->launch[CLRELU__KEY_SLOT(op->pass, op->dtype, size_class) +
+                                             (op->op * 3 + op->blend) * 2 + aligned];
     if (!slot->kernel) {
         char options[256];
         kernel_name(op->pass, tiled, by_word, aligned, name, sizeof name);
-        clrelu__program_options(ctx, op, vec, options, sizeof options);
+        if (size_class != CLRELU_SIZE_SMALL) /* a kernel object of the class's own */
+            snprintf(name + strlen(name), sizeof name - strlen(name), "@%d", size_class);
+        clrelu__program_options(t, op, vec, options, sizeof options);
         clrelu_status st = clrelu__get_kernel(ctx, fn, options, name, &slot->kernel);
         if (st != CLRELU_OK)
             return st;
@@ -491,7 +493,7 @@ clrelu_status clrelu__launch_locked(clrelu_context *ctx, const char *fn, const c
     /* One work-item per whole vector, the tail looping inside the kernel, capped: beyond the
      * cap each work-item strides over several (the mask forward: one group per tile). */
     size_t per_item = by_word ? 32 : vec;
-    size_t global = clrelu__global_size(ctx, n / per_item + (n % per_item != 0));
+    size_t global = clrelu__global_size(t, n / per_item + (n % per_item != 0));
     err = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &t->local, n_wait, wait, done);
     if (err != CL_SUCCESS) {
         kernel_name(op->pass, tiled, by_word, aligned, name, sizeof name);

@@ -69,8 +69,11 @@ clrelu_status clrelu__get_kernel(clrelu_context *ctx, const char *fn, const char
         return clrelu__fail(ctx, CLRELU_ERROR_UNSUPPORTED,
                             "%s: more than %d kernels asked of one program", fn,
                             CLRELU__MAX_KERNELS);
+    /* "name@tag": another kernel object of kernel name, with arguments of its own. */
+    char base[sizeof p->kernels[0].name];
+    snprintf(base, sizeof base, "%.*s", (int)strcspn(kernel_name, "@"), kernel_name);
     cl_int err = CL_SUCCESS;
-    cl_kernel k = clCreateKernel(p->program, kernel_name, &err);
+    cl_kernel k = clCreateKernel(p->program, base, &err);
     if (err != CL_SUCCESS) {
         char what[160];
         snprintf(what, sizeof what, "%s: clCreateKernel(%s)", fn, kernel_name);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "baseline.h"
+#include "bench_util.h"
 #include "common.h"
 #include "json.h"
 
@@ -656,32 +657,21 @@ static void test_bench__baseline_reader_survives_fuzzed_files(void **state) {
     free(run);
 }
 
-/* A JSON string with quotes and backslashes escaped. */
-static void put_json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; ++s) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* A baseline of one device and one result: forward f32 at n = 1024 at gbps GB/s. */
 static void write_baseline(const char *path, const char *id, const char *platform, const char *name,
                            const char *driver, double gbps) {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "{\"schema_version\": 2, \"devices\": [{\"id\": ");
-    put_json_string(f, id);
+    bench_json_string(f, id);
     fprintf(f, ", \"platform\": ");
-    put_json_string(f, platform);
+    bench_json_string(f, platform);
     fprintf(f, ", \"name\": ");
-    put_json_string(f, name);
+    bench_json_string(f, name);
     fprintf(f, ", \"driver\": ");
-    put_json_string(f, driver);
+    bench_json_string(f, driver);
     fprintf(f, "}],\n \"results\": [{\"device\": ");
-    put_json_string(f, id);
+    bench_json_string(f, id);
     fprintf(f,
             ", \"op\": \"forward\", \"dtype\": \"f32\", \"n\": 1024, \"gbps\": %.17g, "
             "\"kernel_s_min\": null, \"kernel_s_median\": null}]}\n",

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # CI: clrelu's kernels under Oclgrind, a simulator that checks every work-item's memory
 # accesses (out of bounds: always on), data races (OCLGRIND_DATA_RACES) and OpenCL API misuse
-# (OCLGRIND_CHECK_API). Any report fails the step. Runs the device, batch, bias, channel and
+# (OCLGRIND_CHECK_API). Any report fails the step. Runs the device, batch, bias, channel, tuning and
 # error tests of the build directory (default build/) at sizes up to CLRELU_TEST_MAX_N (5120:
 # every tail, several work-groups and bias blocks, every offset of the tests), which reach every
 # kernel variant: each op, dtype and blending mode, aligned and unaligned offsets, the mask
@@ -14,6 +14,9 @@
 #   gpu-loop  the same capped at 1 group per compute unit: every grid-stride loop turns;
 #   cpu       the CPU devices' settings (64-byte vectors, 64-item groups, no cap, fwd_mask_w
 #             without barriers, 64 batch chunks per work-item), through CLRELU_TUNING.
+# test_tuning runs once, under the GPU settings: it goes through clrelu-tune's whole search
+# space itself (every vector width, group sizes up to 256, no cap, 1 and 8 groups per compute
+# unit) with the tiled mask forward, so each choice clrelu-tune may make on a GPU is checked.
 # OCLGRIND_UNINITIALIZED stays off: docs/drivers.md says why.
 # Needs tools/install-drivers.sh (Oclgrind registered in /etc/OpenCL/oclgrind-vendors).
 #   tools/ci-oclgrind.sh [build-dir]
@@ -25,7 +28,7 @@ if [ ! -f "$vendors/oclgrind.icd" ]; then
   echo "ci-oclgrind: no $vendors/oclgrind.icd: run tools/install-drivers.sh" >&2
   exit 1
 fi
-for t in test_device test_batch test_bias test_channel test_errors; do
+for t in test_device test_batch test_bias test_channel test_errors test_tuning; do
   [ -x "$build/tests/$t" ] || { echo "ci-oclgrind: no $build/tests/$t: build first" >&2; exit 1; }
 done
 
@@ -69,7 +72,7 @@ run() { # name tuning test
   fi
 }
 all="test_device test_batch test_bias test_channel test_errors"
-for t in $all; do run gpu "" "$t"; done
+for t in $all test_tuning; do run gpu "" "$t"; done
 # (Only the elementwise and batch launches are capped; the bias launches and the error tests
 # are the same under this setting.)
 for t in test_device test_batch; do run gpu-loop 16,256,1 "$t"; done

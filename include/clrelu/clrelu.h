@@ -519,6 +519,77 @@ CLRELU_API clrelu_status clrelu_forward_mask_host(clrelu_context *ctx, const clr
 CLRELU_API clrelu_status clrelu_backward_host(clrelu_context *ctx, const clrelu_desc *desc,
                                               size_t n, const void *dy, const void *src, void *dx);
 
+/* ---------------------------------------------------------------------------------------------
+ * Tuning
+ *
+ * How the element-wise calls (clrelu_forward, clrelu_forward_mask, clrelu_backward and their
+ * host round trips on the device) launch their kernels, per pass, dtype and size class. The
+ * defaults are the device's (CPU devices: 64-byte vectors, 64-item groups, no cap; GPUs:
+ * 16-byte vectors, 256-item groups, 8 groups per compute unit). Every setting gives the same
+ * bits; only the time differs (clrelu-tune measures which is fastest). The bias, channel and
+ * batch calls keep the device's defaults.
+ * ------------------------------------------------------------------------------------------ */
+/* The element-wise passes. Backward from x or y is CLRELU_PASS_BACKWARD, from the bitmask
+ * CLRELU_PASS_BACKWARD_MASK. */
+typedef enum clrelu_pass {
+    CLRELU_PASS_FORWARD = 0,       /* clrelu_forward */
+    CLRELU_PASS_FORWARD_MASK = 1,  /* clrelu_forward_mask */
+    CLRELU_PASS_BACKWARD = 2,      /* clrelu_backward, grad_from x or y */
+    CLRELU_PASS_BACKWARD_MASK = 3, /* clrelu_backward, grad_from the mask */
+} clrelu_pass;
+
+/* Sizes of a call in elements (n), by class: small n < CLRELU_SIZE_MEDIUM_MIN, medium
+ * n < CLRELU_SIZE_LARGE_MIN, large from there on. */
+#define CLRELU_SIZE_MEDIUM_MIN ((size_t)1 << 16)
+#define CLRELU_SIZE_LARGE_MIN  ((size_t)1 << 22)
+typedef enum clrelu_size_class {
+    CLRELU_SIZE_SMALL = 0,  /* n < 2^16 */
+    CLRELU_SIZE_MEDIUM = 1, /* 2^16 <= n < 2^22 */
+    CLRELU_SIZE_LARGE = 2,  /* n >= 2^22 */
+} clrelu_size_class;
+
+/* One launch setting. struct_size keeps the struct extensible as clrelu_desc's does. */
+typedef struct clrelu_tuning {
+    size_t struct_size;     /* sizeof(clrelu_tuning) as the caller was compiled */
+    unsigned vec_bytes;     /* bytes per work-item's vector load and store: 16, 32 or 64 */
+    size_t local;           /* work-group size: 1 .. the device's largest */
+    unsigned groups_per_cu; /* grid-stride cap, in work-groups per compute unit; 0: no cap
+                               (one vector per work-item) */
+} clrelu_tuning;
+
+/* Fills *out (out->struct_size must be sizeof(clrelu_tuning)) with the setting that calls of
+ * pass on dtype with a size of size_class use on ctx now: the device's default or an
+ * override. A bad pass, dtype, size class or out is CLRELU_ERROR_INVALID_ARGUMENT; a context
+ * without an OpenCL device is CLRELU_ERROR_NO_DEVICE. */
+CLRELU_API clrelu_status clrelu_context_get_tuning(clrelu_context *ctx, clrelu_pass pass,
+                                                   clrelu_dtype dtype, clrelu_size_class size_class,
+                                                   clrelu_tuning *out);
+
+/* Makes calls of pass on dtype with a size of size_class use *t from now on (t NULL: the
+ * device's default again). Calls already enqueued are not affected; the first call with a new
+ * setting builds its program (cached as any other). t is refused with
+ * CLRELU_ERROR_INVALID_ARGUMENT and a message naming the field when struct_size is not
+ * sizeof(clrelu_tuning), vec_bytes is not 16, 32 or 64, local is 0 or above the device's
+ * largest work-group, or (forward with mask on a GPU) local * vec_bytes / element size is
+ * not a multiple of 32, the mask kernel's tile; the setting is then unchanged. Errors as
+ * clrelu_context_get_tuning. Safe to call while other threads use ctx. */
+CLRELU_API clrelu_status clrelu_context_override_tuning(clrelu_context *ctx, clrelu_pass pass,
+                                                        clrelu_dtype dtype,
+                                                        clrelu_size_class size_class,
+                                                        const clrelu_tuning *t);
+
+/* A context on an OpenCL device starts from a tuning database when there is one for its
+ * device: the file CLRELU_TUNING_DB names, else tuning-<hash of platform, device and driver>.json
+ * in the binary cache's directory (CLRELU_CACHE_DIR, else $XDG_CACHE_HOME/clrelu, else
+ * ~/.cache/clrelu), which clrelu-tune writes. A database for another platform, device,
+ * driver or clrelu version, or one that is corrupt, truncated or holds a setting that
+ * clrelu_context_override_tuning would refuse, is ignored as a whole with one warning on
+ * stderr naming the file and why; context creation never fails for it.
+ * Writes the path ctx looks at into buf (len bytes, NUL-terminated). CLRELU_ERROR_UNSUPPORTED
+ * when there is none (the cache is "off" and CLRELU_TUNING_DB unset, or the path does not fit
+ * in len); errors as clrelu_context_get_tuning. */
+CLRELU_API clrelu_status clrelu_context_tuning_db_path(clrelu_context *ctx, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

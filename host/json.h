@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A small JSON reader for clrelu-bench's own output (see json.c). */
+/* A small JSON reader for clrelu's own files (see json.c). */
 #ifndef CLRELU_BENCH_JSON_H
 #define CLRELU_BENCH_JSON_H
 

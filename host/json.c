@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A small JSON reader, enough for clrelu-bench's own files (--compare, and the test that
- * validates the output): objects, arrays, strings, numbers, true, false, null. */
+/* A small JSON reader, enough for clrelu's own files (the tuning database the library loads,
+ * clrelu-bench's --compare, the tests that validate output): objects, arrays, strings,
+ * numbers, true, false, null. One source, compiled into the library (its symbols hidden) and
+ * into the benchmark's helpers. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
