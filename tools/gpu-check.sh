@@ -43,15 +43,20 @@ step() {
     if [ -x "$build/bench/clrelu-bench" ]; then
       "$build/bench/clrelu-bench" --list || true
     fi
-    local dev_re cpu_re stop
+    local dev_re cpu_re stop rc=0
     dev_re=$(printf '%s' "$device" | sed 's/[][\.*^$+?(){}|/]/\\&/g')
     cpu_re='cpu_.*|channel_cpu_.*|huge_cpu'
     # CTest ends the tests itself a few seconds before this step's limit: its summary then
     # names the ones cut short (Timeout), where the outer timeout would leave no summary.
-    stop=$(date -d "@$(($(date +%s) + limit - 10))" +%H:%M:%S)
+    stop=$(($(date +%s) + limit - 10))
     ctest --test-dir "$build" -j "$(nproc)" --output-on-failure --no-tests=error \
-      --output-junit "$OUT/tests.junit.xml" --stop-time "$stop" \
-      -R "@${dev_re}\$|^(${cpu_re})\$"
+      --output-junit "$OUT/tests.junit.xml" --stop-time "$(date -d "@$stop" +%H:%M:%S)" \
+      -R "@${dev_re}\$|^(${cpu_re})\$" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+      # Cut short by the stop time: the summary says TIMEOUT, as for the other steps.
+      [ "$(date +%s)" -lt "$stop" ] || return 124
+      return "$rc"
+    fi
     # Every device test skipped means the device is not there (the NVIDIA ICD not written?):
     # that is a failed check, not a passed one.
     if ! grep -qE "Test +#[0-9]+: [^ ]+@${dev_re} \.+ +Passed" "$OUT/tests.log"; then
