@@ -152,8 +152,8 @@ echo "gpu-check: CLRELU_DEVICE=$device, build in $build, output in $OUT, budget 
 
 # Each step's share of the budget, in percent; what a step leaves unused goes to the next ones.
 # The shares add up to 95: the rest is for the kill grace below and the script itself. On the
-# GPU machine (480 s): build 72 s, tests 168 s, bench 120 s, 10 s for the plot, 14 s for each
-# example and 58 s for the tuner.
+# GPU machine (480 s): build 72 s, tests 168 s, bench 120 s, 9 s for the plot, 14 s for each
+# example and 43 s for the tuner, each less the grace.
 steps=(build tests bench plot example_dense_layer example_mlp_train example_resnet_block tune)
 shares=(15 35 25 2 3 3 3 9)
 grace=5 # seconds between timeout's TERM and its KILL
