@@ -196,6 +196,7 @@ static clrelu_context *context_new(clrelu_status *st) {
     pthread_mutex_init(&ctx->lock, NULL);
     pthread_mutex_init(&ctx->err_lock, NULL);
     ctx->host_path = CLRELU_HOST_PATH_CPU;
+    ctx->host_auto_min_bytes = SIZE_MAX;
 
     const char *isa = getenv("CLRELU_CPU_ISA");
     char why[256];
@@ -536,7 +537,8 @@ clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrelu_host_path
     if (!ctx)
         return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT,
                             "clrelu_context_set_host_path: ctx is NULL");
-    if (path != CLRELU_HOST_PATH_CPU && path != CLRELU_HOST_PATH_DEVICE)
+    if (path != CLRELU_HOST_PATH_CPU && path != CLRELU_HOST_PATH_DEVICE &&
+        path != CLRELU_HOST_PATH_AUTO)
         return clrelu__fail(ctx, CLRELU_ERROR_INVALID_ARGUMENT,
                             "clrelu_context_set_host_path: path = %d is not a clrelu_host_path",
                             (int)path);
@@ -545,5 +547,29 @@ clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrelu_host_path
                             "clrelu_context_set_host_path: path = CLRELU_HOST_PATH_DEVICE, but "
                             "this context is the CPU path only (device spec 'cpu')");
     ctx->host_path = path;
+    return CLRELU_OK;
+}
+
+clrelu_status clrelu_context_get_host_path_threshold(const clrelu_context *ctx, size_t *min_bytes) {
+    static const char fn[] = "clrelu_context_get_host_path_threshold";
+    if (!ctx)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+    if (!min_bytes)
+        return clrelu__fail((clrelu_context *)ctx, CLRELU_ERROR_INVALID_ARGUMENT,
+                            "%s: min_bytes is NULL", fn);
+    *min_bytes = ctx->host_auto_min_bytes;
+    return CLRELU_OK;
+}
+
+clrelu_status clrelu_context_set_host_path_threshold(clrelu_context *ctx, size_t min_bytes) {
+    static const char fn[] = "clrelu_context_set_host_path_threshold";
+    if (!ctx)
+        return clrelu__fail(NULL, CLRELU_ERROR_INVALID_ARGUMENT, "%s: ctx is NULL", fn);
+    if (min_bytes != SIZE_MAX && !ctx->has_device)
+        return clrelu__fail(ctx, CLRELU_ERROR_NO_DEVICE,
+                            "%s: min_bytes = %zu, but this context is the CPU path only (device "
+                            "spec 'cpu'): it has no device to send calls to",
+                            fn, min_bytes);
+    ctx->host_auto_min_bytes = min_bytes;
     return CLRELU_OK;
 }

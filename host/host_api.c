@@ -239,13 +239,19 @@ static unsigned threads_for(const clrelu_context *ctx, size_t bytes) {
 
 static clrelu_status run_host(clrelu_context *ctx, const char *fn, clrelu__op *op, size_t n,
                               const void *in0, const void *in1, void *out, uint32_t *mask) {
-    if (ctx->host_path == CLRELU_HOST_PATH_DEVICE)
-        return n ? round_trip(ctx, fn, op, n, in0, in1, out, mask) : CLRELU_OK;
+    const size_t bytes = bytes_moved(op, n);
+    if (ctx->host_path == CLRELU_HOST_PATH_DEVICE ||
+        (ctx->host_path == CLRELU_HOST_PATH_AUTO && ctx->has_device &&
+         bytes >= ctx->host_auto_min_bytes)) {
+        if (n == 0)
+            return CLRELU_OK;
+        atomic_fetch_add_explicit(&ctx->round_trips, 1, memory_order_relaxed);
+        return round_trip(ctx, fn, op, n, in0, in1, out, mask);
+    }
     clrelu_status st = clrelu__check_cpu_path(ctx, fn);
     if (st != CLRELU_OK || n == 0)
         return st;
     clrelu__cpu_fn kernel = ctx->cpu->fn[op->pass][op->op][op->dtype][op->blend];
-    const size_t bytes = bytes_moved(op, n);
     op->params.stream = bytes >= ctx->stream_min_bytes;
     const unsigned threads = threads_for(ctx, bytes);
     if (threads == 1) {

@@ -102,6 +102,10 @@ struct clrelu_context {
     clrelu__pool pool;
     cl_event scratch_event; /* the last use of pool slot 3 (dbias sums), for the next to wait on */
     clrelu_host_path host_path;
+    /* CLRELU_HOST_PATH_AUTO sends host calls moving at least this many bytes to the device
+     * (SIZE_MAX: none); from the tuning database, or clrelu_context_set_host_path_threshold. */
+    size_t host_auto_min_bytes;
+    atomic_ulong round_trips; /* host calls that ran on the device (tests read it) */
     const clrelu__cpu_kernels *cpu;
     unsigned cpu_threads; /* threads a host call may use (CLRELU_NUM_THREADS) */
     /* Why CLRELU_NUM_THREADS is unusable ("" when it is fine): a context on an OpenCL device
@@ -304,6 +308,7 @@ void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes)
 void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 /* ... and how many host calls on ctx were split over more than one thread. */
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
+unsigned long clrelu__round_trips_for_testing(clrelu_context *ctx);
 
 /* kernel_sources.c, generated from the .cl files in kernels/ */
 struct clrelu__kernel_source {

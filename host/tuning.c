@@ -213,7 +213,7 @@ static int whole_member(const jv *obj, const char *key, double max, double *out)
 /* Reads the database's entries into table (a copy of ctx's settings); 0 with why filled when
  * anything in it is wrong: then none of it is used. */
 static int read_db(const clrelu_context *ctx, const jv *doc, clrelu__tuning (*table)[4][3],
-                   char *why, size_t len) {
+                   size_t *host_min_bytes, char *why, size_t len) {
     if (!doc || doc->t != J_OBJ) {
         snprintf(why, len, "not a JSON object (corrupt or truncated)");
         return 0;
@@ -235,6 +235,19 @@ static int read_db(const clrelu_context *ctx, const jv *doc, clrelu__tuning (*ta
                      facts[i].want);
             return 0;
         }
+    }
+    /* Where a host round trip beats the CPU path: bytes moved, or null (never, or not
+     * measured; so also when absent). */
+    const jv *hp = jv_member(doc, "host_path_device_min_bytes");
+    double min_bytes;
+    if (hp && hp->t != J_NULL) {
+        if (!whole_member(doc, "host_path_device_min_bytes", 9007199254740992.0, &min_bytes)) {
+            snprintf(why, len,
+                     "\"host_path_device_min_bytes\" is not a whole number of bytes or "
+                     "null");
+            return 0;
+        }
+        *host_min_bytes = min_bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)min_bytes;
     }
     const jv *entries = jv_member(doc, "entries");
     if (!entries || entries->t != J_ARR) {
@@ -300,7 +313,9 @@ void clrelu__load_tuning_db(clrelu_context *ctx) {
             snprintf(why, sizeof why, "out of host memory");
         } else {
             memcpy(table, ctx->elt_tuning, sizeof ctx->elt_tuning);
-            if (read_db(ctx, doc, table, why, sizeof why)) {
+            size_t host_min_bytes = SIZE_MAX;
+            if (read_db(ctx, doc, table, &host_min_bytes, why, sizeof why)) {
+                ctx->host_auto_min_bytes = host_min_bytes;
                 pthread_mutex_lock(&ctx->lock);
                 for (int p = 0; p < 4; ++p)
                     for (int d = 0; d < 4; ++d)

@@ -436,8 +436,143 @@ static void test_db__loaded_at_context_creation(void **state) {
     rmdir(dir);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * CLRELU_HOST_PATH_AUTO: the database's threshold sends large host calls to the device
+ * ------------------------------------------------------------------------------------------ */
+
+unsigned long clrelu__round_trips_for_testing(clrelu_context *ctx); /* host/test_hooks.c */
+
+/* forward_host f32 on n elements under ctx's host path: the reference's bits, and whether it
+ * ran on the device (a round trip) as want_device says. */
+static void assert_host_call(clrelu_context *ctx, size_t n, int want_device, uint32_t seed) {
+    const kit_op *op = kit_find_op("forward");
+    clrelu_desc desc = kit_desc(op, CLRELU_DTYPE_F32);
+    const size_t bytes = (n ? n : 1) * sizeof(float);
+    float *x = malloc(bytes), *y = malloc(bytes), *want = malloc(bytes);
+    assert_true(x && y && want);
+    kit_fill(CLRELU_DTYPE_F32, x, n, seed);
+    const void *in[1] = {x};
+    op->reference(&desc, n, in, want);
+    const unsigned long before = clrelu__round_trips_for_testing(ctx);
+    assert_int_equal(clrelu_forward_host(ctx, &desc, n, x, y), CLRELU_OK);
+    assert_int_equal(clrelu__round_trips_for_testing(ctx) - before, want_device);
+    assert_memory_equal(y, want, n * sizeof *y);
+    free(x);
+    free(y);
+    free(want);
+}
+
+static void test_host_path_auto__uses_the_database_threshold(void **state) {
+    fixture *f = *state;
+    char dir[] = "/tmp/clrelu-test-auto-XXXXXX", path[256], err[2048], db[600];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/db.json", dir);
+    setenv("CLRELU_TUNING_DB", path, 1);
+
+    /* 4096 bytes: a forward moving 512 f32 each way is the device's, 511 the CPU path's. */
+    write_db(f, path, NULL, NULL, "", 0);
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    size_t got = fread(db, 1, sizeof db - 1, in);
+    fclose(in);
+    db[got] = 0;
+    char *entries = strstr(db, ", \"entries\"");
+    assert_non_null(entries);
+    char text[800];
+    snprintf(text, sizeof text, "%.*s, \"host_path_device_min_bytes\": 4096%s", (int)(entries - db),
+             db, entries);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fputs(text, out);
+    fclose(out);
+    clrelu_context *ctx = create_catching_stderr(err, sizeof err);
+    assert_string_equal(err, "");
+    size_t min_bytes = 0;
+    assert_int_equal(clrelu_context_get_host_path_threshold(ctx, &min_bytes), CLRELU_OK);
+    assert_int_equal(min_bytes, 4096);
+    /* CPU by default, whatever the threshold; AUTO follows it; DEVICE always. */
+    assert_host_call(ctx, 4096, 0, 1);
+    assert_int_equal(clrelu_context_set_host_path(ctx, CLRELU_HOST_PATH_AUTO), CLRELU_OK);
+    assert_host_call(ctx, 511, 0, 2);
+    assert_host_call(ctx, 512, 1, 3);
+    assert_host_call(ctx, 100000, 1, 4);
+    assert_host_call(ctx, 0, 0, 5);
+    /* The caller's own threshold replaces the database's; SIZE_MAX is never. */
+    assert_int_equal(clrelu_context_set_host_path_threshold(ctx, 64), CLRELU_OK);
+    assert_host_call(ctx, 8, 1, 6);
+    assert_host_call(ctx, 7, 0, 7);
+    assert_int_equal(clrelu_context_set_host_path_threshold(ctx, SIZE_MAX), CLRELU_OK);
+    assert_host_call(ctx, 100000, 0, 8);
+    assert_int_equal(clrelu_context_set_host_path(ctx, CLRELU_HOST_PATH_DEVICE), CLRELU_OK);
+    assert_host_call(ctx, 7, 1, 9);
+    clrelu_context_release(ctx);
+
+    /* null (the device never won), and no field (a database from before it): never. A value
+     * that is not a whole number of bytes: the database is ignored as a whole, said once. */
+    const struct {
+        const char *value, *why;
+    } cases[] = {{"null", NULL},
+                 {NULL, NULL},
+                 {"-4", "host_path_device_min_bytes"},
+                 {"\"4096\"", "host_path_device_min_bytes"},
+                 {"4096.5", "host_path_device_min_bytes"}};
+    for (size_t i = 0; i < ARRAY_LEN(cases); ++i) {
+        if (cases[i].value)
+            snprintf(text, sizeof text, "%.*s, \"host_path_device_min_bytes\": %s%s",
+                     (int)(entries - db), db, cases[i].value, entries);
+        else
+            snprintf(text, sizeof text, "%s", db);
+        out = fopen(path, "w");
+        assert_non_null(out);
+        fputs(text, out);
+        fclose(out);
+        ctx = create_catching_stderr(err, sizeof err);
+        if (cases[i].why ? !strstr(err, path) || !strstr(err, cases[i].why) : err[0] != 0) {
+            print_error("case %zu: stderr '%s'\n", i, err);
+            fail();
+        }
+        assert_int_equal(clrelu_context_get_host_path_threshold(ctx, &min_bytes), CLRELU_OK);
+        assert_true(min_bytes == SIZE_MAX);
+        assert_int_equal(clrelu_context_set_host_path(ctx, CLRELU_HOST_PATH_AUTO), CLRELU_OK);
+        assert_host_call(ctx, 100000, 0, 10 + (uint32_t)i);
+        clrelu_context_release(ctx);
+    }
+    unlink(path);
+    unsetenv("CLRELU_TUNING_DB");
+    rmdir(dir);
+}
+
+static void test_host_path_auto__cpu_context_and_bad_arguments(void **state) {
+    (void)state;
+    clrelu_context *ctx = NULL;
+    assert_int_equal(clrelu_context_create(&ctx, "cpu"), CLRELU_OK);
+    size_t min_bytes = 0;
+    assert_int_equal(clrelu_context_get_host_path_threshold(ctx, &min_bytes), CLRELU_OK);
+    assert_true(min_bytes == SIZE_MAX);
+    /* AUTO is accepted on the CPU path alone and runs there; a threshold is refused. */
+    assert_int_equal(clrelu_context_set_host_path(ctx, CLRELU_HOST_PATH_AUTO), CLRELU_OK);
+    assert_host_call(ctx, 100000, 0, 20);
+    assert_int_equal(clrelu_context_set_host_path_threshold(ctx, 4096), CLRELU_ERROR_NO_DEVICE);
+    assert_non_null(strstr(clrelu_context_error(ctx), "min_bytes = 4096"));
+    assert_int_equal(clrelu_context_set_host_path_threshold(ctx, SIZE_MAX), CLRELU_OK);
+    assert_int_equal(clrelu_context_get_host_path_threshold(ctx, NULL),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clrelu_context_error(ctx), "min_bytes is NULL"));
+    assert_int_equal(clrelu_context_set_host_path(ctx, (clrelu_host_path)3),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(clrelu_context_get_host_path_threshold(NULL, &min_bytes),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(clrelu_last_error(), "ctx is NULL"));
+    assert_int_equal(clrelu_context_set_host_path_threshold(NULL, 1),
+                     CLRELU_ERROR_INVALID_ARGUMENT);
+    clrelu_context_release(ctx);
+}
+
 int main(void) {
-    const struct CMUnitTest host[] = {cmocka_unit_test(test_cpu_path__has_no_tuning)};
+    const struct CMUnitTest host[] = {
+        cmocka_unit_test(test_cpu_path__has_no_tuning),
+        cmocka_unit_test(test_host_path_auto__cpu_context_and_bad_arguments),
+    };
     int failed = cmocka_run_group_tests_name("CPU path", host, NULL, NULL);
     test_device devs[16];
     size_t count = list_devices(devs, ARRAY_LEN(devs));
@@ -450,6 +585,7 @@ int main(void) {
         cmocka_unit_test(test_override__refuses_bad_values_naming_the_field),
         cmocka_unit_test(test_size_class__each_call_runs_its_class_setting),
         cmocka_unit_test(test_db__loaded_at_context_creation),
+        cmocka_unit_test(test_host_path_auto__uses_the_database_threshold),
         cmocka_unit_test(test_search_space__every_setting_matches_reference_bitwise),
     };
     for (size_t i = 0; i < count; ++i) {

@@ -178,12 +178,27 @@ CLRELU_API clrelu_status clrelu_context_get_info(const clrelu_context *ctx,
 typedef enum clrelu_host_path {
     CLRELU_HOST_PATH_CPU = 0,    /* the CPU SIMD path (default: PCIe is slower than host RAM) */
     CLRELU_HOST_PATH_DEVICE = 1, /* copy to the context's device, run there, copy back */
+    /* The device for calls that move at least the context's threshold in bytes (inputs plus
+     * output, as clrelu-tune measures where a round trip beats the CPU path), the CPU path
+     * below it. Without a measured threshold (no tuning database, or the device never won),
+     * every call stays on the CPU path. */
+    CLRELU_HOST_PATH_AUTO = 2,
 } clrelu_host_path;
 
 /* Chooses where the host-array calls on ctx run. CLRELU_HOST_PATH_DEVICE on a context
- * without an OpenCL device is CLRELU_ERROR_NO_DEVICE. Set it before sharing ctx between
- * threads. */
+ * without an OpenCL device is CLRELU_ERROR_NO_DEVICE; CLRELU_HOST_PATH_AUTO is accepted there
+ * and always picks the CPU path. Set it before sharing ctx between threads. */
 CLRELU_API clrelu_status clrelu_context_set_host_path(clrelu_context *ctx, clrelu_host_path path);
+
+/* CLRELU_HOST_PATH_AUTO's threshold: host calls moving at least *min_bytes bytes (the sum of
+ * their arrays' sizes) go to the device. SIZE_MAX means never, the value without a tuning
+ * database that measured one (clrelu-tune writes it) and always on the CPU path. */
+CLRELU_API clrelu_status clrelu_context_get_host_path_threshold(const clrelu_context *ctx,
+                                                                size_t *min_bytes);
+/* Sets the threshold (SIZE_MAX: never). CLRELU_ERROR_NO_DEVICE on a context without an
+ * OpenCL device, unless min_bytes is SIZE_MAX. Set it before sharing ctx between threads. */
+CLRELU_API clrelu_status clrelu_context_set_host_path_threshold(clrelu_context *ctx,
+                                                                size_t min_bytes);
 
 /* ---------------------------------------------------------------------------------------------
  * Operations

@@ -395,7 +395,8 @@ class Context:
     caller's through wrap) plus the CPU SIMD path. device is a device spec as the C API takes
     it ("cpu", "gpu", "P:D", "pocl", "intel", part of a device name; None: CLRELU_DEVICE, else
     the first GPU, else the CPU path). host_path: where numpy-array calls run, "cpu" (the
-    default) or "device". Release it with close() or a with block (or let it be collected)."""
+    default), "device", or "auto" (the device from the size where clrelu-tune measured its
+    round trip to win, else the CPU path). Release it with close() or a with block (or let it be collected)."""
 
     def __init__(self, device=None, host_path=None):
         self._handle = None
@@ -484,7 +485,7 @@ class Context:
     @host_path.setter
     def host_path(self, path):
         if path not in _capi.HOST_PATHS:
-            raise _bad(f"host_path: {path!r} is not 'cpu' or 'device'")
+            raise _bad(f"host_path: {path!r} is not 'cpu', 'device' or 'auto'")
         _check(_capi.context_set_host_path(self._h(), _capi.HOST_PATHS[path]))
         self._host_path = path
 

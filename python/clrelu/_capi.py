@@ -82,7 +82,7 @@ OPS = {"relu": 0, "leaky_relu": 1, "leaky": 1, "clipped_relu": 2, "clipped": 2, 
        "prelu": 3}
 DTYPES = {"f32": 0, "f16": 1, "bf16": 2, "f64": 3}
 GRAD_FROM = {"x": 0, "y": 1, "mask": 2}
-HOST_PATHS = {"cpu": 0, "device": 1}
+HOST_PATHS = {"cpu": 0, "device": 1, "auto": 2}
 DEVICE_KINDS = {0: "simd", 1: "gpu", 2: "cpu", 3: "accelerator"}
 
 

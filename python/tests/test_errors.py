@@ -50,6 +50,15 @@ def test_context__device_host_path_on_the_cpu_path_is_no_device():
         clrelu.Context("cpu", host_path="device")
 
 
+def test_context__auto_host_path_runs_on_the_cpu_path_alone():
+    with clrelu.Context("cpu", host_path="auto") as ctx:
+        assert ctx.host_path == "auto"
+        x = np.array([-1.5, 2.0, -4.0, 3.0], np.float32)
+        assert ctx.forward(x).tobytes() == np.array([0.0, 2.0, 0.0, 3.0], np.float32).tobytes()
+        with pytest.raises(clrelu.InvalidArgument, match="'cpu', 'device' or 'auto'"):
+            ctx.host_path = "sideways"
+
+
 def test_host__bad_arrays_are_invalid_argument():
     with clrelu.Context("cpu") as ctx:
         x = np.zeros(64, np.float32)
