@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* clrelu-tune: on one OpenCL device, times every launch setting of the search space for each
  * element-wise pass, dtype and size class through clrelu_context_override_tuning, and writes
- * the fastest of each as a JSON database beside a table of tuned against default times. */
+ * the fastest of each as a JSON database beside a table of tuned against default times, with
+ * the host-array size from which a round trip through the device beats the CPU path. */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +123,58 @@ static int tune_key(tuner *t, int pass, int dt, int size_class, size_t n, size_t
     return 0;
 }
 
-static int write_json(const char *path, const tuner *t, const entry *es, int n) {
+/* Host arrays: f32 relu forward through the device (write, run, read) against the CPU path, at
+ * sizes 4x apart. Fills *min_bytes with the bytes moved (input and output) at the smallest
+ * size from which the device wins at every larger one, or SIZE_MAX when it never wins; prints
+ * the times. 0, or -1 when a call fails. */
+static int host_path_threshold(tuner *t, int quick, size_t *min_bytes) {
+    const size_t largest = (size_t)1 << (quick ? 22 : 24);
+    clrelu_context *cpu = NULL;
+    float *x = malloc(largest * sizeof *x), *y = malloc(largest * sizeof *y);
+    int rc = x && y && clrelu_context_create(&cpu, "cpu") == CLRELU_OK ? 0 : -1;
+    if (rc == 0 && clrelu_context_set_host_path(t->ctx, CLRELU_HOST_PATH_DEVICE) != CLRELU_OK)
+        rc = -1;
+    const clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, CLRELU_DTYPE_F32);
+    *min_bytes = SIZE_MAX;
+    if (rc == 0) {
+        for (size_t i = 0; i < largest; ++i)
+            x[i] = (float)((int)(i * 2654435761u % 2001u) - 1000);
+        printf("\nHost arrays, f32 relu forward: a round trip through the device against the CPU "
+               "path (ms, medians)\n%10s %10s %10s\n",
+               "n", "device", "cpu");
+    }
+    for (size_t n = (size_t)1 << 12; rc == 0 && n <= largest; n *= 4) {
+        double dev[16], host[16];
+        int samples = t->samples < 16 ? t->samples : 16;
+        for (int i = 0; i < samples && rc == 0; ++i) {
+            double t0 = bench_now();
+            rc |= clrelu_forward_host(t->ctx, &d, n, x, y) == CLRELU_OK ? 0 : -1;
+            double t1 = bench_now();
+            rc |= clrelu_forward_host(cpu, &d, n, x, y) == CLRELU_OK ? 0 : -1;
+            dev[i] = t1 - t0;
+            host[i] = bench_now() - t1;
+        }
+        if (rc != 0)
+            break;
+        double a = bench_median(dev, samples), b = bench_median(host, samples);
+        printf("%10zu %10.3f %10.3f\n", n, a * 1e3, b * 1e3);
+        if (a >= b)
+            *min_bytes = SIZE_MAX;
+        else if (*min_bytes == SIZE_MAX)
+            *min_bytes = n * 2 * sizeof(float);
+    }
+    if (rc != 0)
+        fprintf(stderr, "clrelu-tune: host round trip: %s\n",
+                cpu ? clrelu_context_error(t->ctx) : "cannot make the CPU path's context");
+    clrelu_context_set_host_path(t->ctx, CLRELU_HOST_PATH_CPU);
+    clrelu_context_release(cpu);
+    free(x);
+    free(y);
+    return rc;
+}
+
+static int write_json(const char *path, const tuner *t, const entry *es, int n,
+                      size_t host_min_bytes) {
     FILE *f = fopen(path, "w");
     if (!f) {
         perror(path);
@@ -135,6 +188,11 @@ static int write_json(const char *path, const tuner *t, const entry *es, int n) 
     bench_json_string(f, t->info.device);
     fputs(",\n  \"driver\": ", f);
     bench_json_string(f, t->info.driver);
+    fputs(",\n  \"host_path_device_min_bytes\": ", f);
+    if (host_min_bytes == SIZE_MAX)
+        fputs("null", f);
+    else
+        fprintf(f, "%zu", host_min_bytes);
     fputs(",\n  \"entries\": [", f);
     for (int i = 0; i < n; ++i) {
         const entry *e = &es[i];
@@ -170,7 +228,10 @@ static void usage(FILE *f) {
           "2^20, 2^24; --quick: 2^12, 2^17, 2^22) on one OpenCL device (as clrelu-bench's\n"
           "--device takes it; default: CLRELU_DEVICE, else the first GPU), prints tuned against\n"
           "default times, and writes the fastest settings as JSON to PATH (default: where\n"
-          "contexts on this device load them from, clrelu_context_tuning_db_path).\n",
+          "contexts on this device load them from, clrelu_context_tuning_db_path). It also\n"
+          "measures host arrays (f32 relu forward, n = 2^12 to 2^24 by 4x; --quick: to 2^22)\n"
+          "through the device against the CPU path, and writes the bytes a call must move for\n"
+          "the device to win, which CLRELU_HOST_PATH_AUTO uses (null: the CPU path always).\n",
           f);
 }
 
@@ -311,6 +372,21 @@ int main(int argc, char **argv) {
                dtype_names[e->dtype_index].name, class_names[e->size_class], a,
                e->default_seconds * 1e6, b, e->seconds * 1e6, e->default_seconds / e->seconds);
     }
+    /* The host-array threshold, with the tuned settings in use (the round trip launches the
+     * forward kernel). */
+    size_t host_min_bytes = SIZE_MAX;
+    for (int i = 0; i < n_es && rc == 0; ++i)
+        clrelu_context_override_tuning(t.ctx, es[i].pass, dtype_names[es[i].dtype_index].dtype,
+                                       es[i].size_class, &es[i].best);
+    if (rc == 0 && host_path_threshold(&t, quick, &host_min_bytes) != 0)
+        rc = 1;
+    if (rc == 0) {
+        if (host_min_bytes == SIZE_MAX)
+            printf("CLRELU_HOST_PATH_AUTO: the CPU path wins at every size measured\n");
+        else
+            printf("CLRELU_HOST_PATH_AUTO: host calls moving %zu bytes or more go to the device\n",
+                   host_min_bytes);
+    }
     char db_path[1100];
     if (rc == 0 && !output) {
         /* Where contexts on this device look for it (the binary cache's directory). */
@@ -323,7 +399,7 @@ int main(int argc, char **argv) {
         }
     }
     if (rc == 0 && output) {
-        if (write_json(output, &t, es, n_es) != 0)
+        if (write_json(output, &t, es, n_es, host_min_bytes) != 0)
             rc = 1;
         else
             fprintf(stderr, "clrelu-tune: wrote %s\n", output);
