@@ -169,6 +169,7 @@ bench_baseline *bench_baseline_parse(const char *text, char *why, size_t why_len
         br->gbps = member_num(r, "gbps", &bad);
         br->kernel_s_min = member_num(r, "kernel_s_min", &bad);
         br->kernel_s_median = member_num(r, "kernel_s_median", &bad);
+        br->tuning = member_str(r, "tuning");
         if (!br->device || !br->op || !br->dtype || bad || !(br->n >= 0))
             return fail(b, why, why_len,
                         "result %d lacks one of \"device\", \"op\", \"dtype\", \"n\", \"gbps\", "

@@ -20,6 +20,7 @@ typedef struct bench_base_device {
 typedef struct bench_base_result {
     const char *device, *op, *dtype;
     double n, gbps, kernel_s_min, kernel_s_median; /* gbps etc. NaN when null */
+    const char *tuning; /* "tuned", "default", or NULL (none chosen, or a run before it existed) */
 } bench_base_result;
 
 typedef struct bench_baseline {

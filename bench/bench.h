@@ -15,8 +15,16 @@
 
 typedef enum bench_format { BENCH_TABLE, BENCH_CSV, BENCH_JSON, BENCH_GNUPLOT } bench_format;
 
+/* --tuning: which launch settings an OpenCL device's element-wise ops run with. */
+typedef enum bench_tuning {
+    BENCH_TUNING_BOTH,    /* the context's (a tuning database's) and, where they differ, the
+                             device's defaults, one after the other per configuration */
+    BENCH_TUNING_TUNED,   /* the context's only */
+    BENCH_TUNING_DEFAULT, /* the device's defaults only, whatever a database says */
+} bench_tuning;
+
 /* The version of the JSON output's layout ("schema_version"); docs/bench.md describes it. */
-#define BENCH_SCHEMA_VERSION 2
+#define BENCH_SCHEMA_VERSION 3
 
 typedef struct bench_opts {
     const char *specs[BENCH_MAX_SPECS]; /* --device; none: every device and the CPU path */
@@ -32,6 +40,7 @@ typedef struct bench_opts {
     int batch;       /* back-to-back launches timed with one wait */
     kit_data data;   /* --data: the inputs every configuration runs on */
     int host_trip;   /* measure host-array round trips */
+    bench_tuning tuning;
     bench_format format;
     const char *output;
     const char *compare;
@@ -86,6 +95,11 @@ typedef struct bench_result {
     double gbps;      /* bytes / kernel_median */
     double copy_gbps; /* the same device's best copy of the same bytes, this run */
     double pct_of_copy;
+    /* OpenCL element-wise ops: "tuned" (a setting from a tuning database) or "default" (the
+     * device's), and the setting; NULL and struct_size 0 where no launch is tuned (the CPU
+     * path, oneDNN, the channel ops). */
+    const char *tuning;
+    clrelu_tuning setting;
 } bench_result;
 
 typedef struct bench_trip {

@@ -559,7 +559,6 @@ static void many_tensors(const bench_opts *o, dev *d, bench_device *bd) {
 }
 
 /* Host arrays through the device (write, op, read) against the CPU path on the same arrays. */
-/* Host arrays through the device (write, op, read) against the CPU path on the same arrays. */
 static void host_round_trips(const bench_opts *o, dev *d, bench_run *run, const kit_dtype *dt) {
     clrelu_context *cpu = NULL;
     if (clrelu_context_create(&cpu, "cpu") != CLRELU_OK)
@@ -612,6 +611,100 @@ static void host_round_trips(const bench_opts *o, dev *d, bench_run *run, const 
     clrelu_context_release(cpu);
 }
 
+/* The element-wise pass a kit op runs (a clrelu_pass), or -1 for the channel ops. */
+static int kit_pass(const kit_op *op) {
+    switch (op->kind) {
+    case KIT_FWD:
+        return CLRELU_PASS_FORWARD;
+    case KIT_FWD_MASK:
+        return CLRELU_PASS_FORWARD_MASK;
+    case KIT_BWD_X:
+    case KIT_BWD_Y:
+        return CLRELU_PASS_BACKWARD;
+    case KIT_BWD_MASK:
+        return CLRELU_PASS_BACKWARD_MASK;
+    default:
+        return -1;
+    }
+}
+
+/* The context's settings (a tuning database's where it loaded one) and the device's defaults,
+ * per [pass][the run's dtype index][size class]. */
+typedef struct bench_tunings {
+    clrelu_tuning tuned[4][8][3], def[4][8][3];
+} bench_tunings;
+
+static int same_setting(const clrelu_tuning *a, const clrelu_tuning *b) {
+    return a->vec_bytes == b->vec_bytes && a->local == b->local &&
+           a->groups_per_cu == b->groups_per_cu;
+}
+
+/* Fills *t, leaving the context with its own settings. 0, or -1 (on stderr) when a setting
+ * cannot be read: every configuration then runs with what the context has. */
+static int read_tunings(const bench_opts *o, dev *d, bench_tunings *t) {
+    int rc = 0;
+    for (int p = 0; p < 4; ++p)
+        for (int di = 0; di < o->n_dtypes; ++di)
+            for (int c = 0; c < 3; ++c) {
+                const clrelu_dtype dt = o->dtypes[di]->dtype;
+                clrelu_tuning *tu = &t->tuned[p][di][c], *df = &t->def[p][di][c];
+                tu->struct_size = df->struct_size = sizeof *tu;
+                if (clrelu_context_get_tuning(d->ctx, p, dt, c, tu) != CLRELU_OK ||
+                    clrelu_context_override_tuning(d->ctx, p, dt, c, NULL) != CLRELU_OK ||
+                    clrelu_context_get_tuning(d->ctx, p, dt, c, df) != CLRELU_OK ||
+                    clrelu_context_override_tuning(d->ctx, p, dt, c, tu) != CLRELU_OK) {
+                    if (!rc)
+                        fprintf(stderr, "clrelu-bench: %s: reading its tuning: %s\n", d->info.id,
+                                clrelu_context_error(d->ctx));
+                    *df = *tu;
+                    rc = -1;
+                }
+            }
+    return rc;
+}
+
+/* One configuration measured against the same device's copy of the same bytes, added to the
+ * run (tuning and setting: what its launches used, NULL where none is chosen). */
+static void measure_config(const bench_opts *o, dev *d, bench_run *run, const kit_op *op,
+                           const kit_dtype *dt, size_t n, copy_cache *cache, const char *tuning,
+                           const clrelu_tuning *setting) {
+    op_arg a = {d, op, kit_desc(op, dt->dtype), n, CLRELU_OK};
+    if (write_inputs(o, d, op, &a.desc, n) != 0 || check_output(d, &a, dt) != 0) {
+        run->failures++;
+        return;
+    }
+    /* The copy reference moves the same bytes: half read, half written. */
+    double bytes = kit_bytes(op, n, dt->size);
+    size_t copy_bytes = (size_t)(bytes / 2) & ~(size_t)63;
+    copy_arg ca = {d, best_copy_shape(d, cache, copy_bytes), copy_bytes};
+    stats s, cs;
+    if (measure(o, d, enqueue_op, &a, enqueue_copy, &ca, o->batch, &s, &cs) != CL_SUCCESS) {
+        fprintf(stderr, "clrelu-bench: %s %s n=%zu on %s failed: %s\n", op->name, dt->name, n,
+                d->info.id, clrelu_context_error(d->ctx));
+        run->failures++;
+        return;
+    }
+    bench_result *r = bench_add_result(run);
+    snprintf(r->device, sizeof r->device, "%s", d->info.id);
+    r->op = op->name;
+    r->dtype = dt->name;
+    r->n = n;
+    r->kernel_min = s.kmin;
+    r->kernel_median = s.kmed;
+    r->kernel_max = s.kmax;
+    r->wall_median = s.wall;
+    r->batch_s = s.batch_s;
+    r->batch_n = s.batch_n;
+    r->samples = s.samples;
+    r->bytes = bytes;
+    r->gbps = s.kmed > 0 ? r->bytes / s.kmed / 1e9 : 0;
+    r->copy_gbps = cs.kmed > 0 ? 2.0 * (double)copy_bytes / cs.kmed / 1e9 : 0;
+    r->pct_of_copy = r->copy_gbps > 0 ? 100.0 * r->gbps / r->copy_gbps : 0;
+    r->tuning = tuning;
+    if (setting)
+        r->setting = *setting;
+}
+
 int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int index) {
     size_t max_bytes = 64;
     for (int di = 0; di < o->n_dtypes; ++di)
@@ -650,6 +743,9 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
     if (bench_first_call(o, d.info.id, bd) != 0)
         run->failures++;
 
+    bench_tunings tunings;
+    if (read_tunings(o, &d, &tunings) != 0)
+        run->failures++;
     copy_cache *cache = calloc(1, sizeof *cache);
     for (int di = 0; di < o->n_dtypes; ++di) {
         const kit_dtype *dt = o->dtypes[di];
@@ -664,39 +760,24 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
             for (int oi = 0; oi < o->n_ops; ++oi) {
                 const kit_op *op = o->ops[oi];
                 bench_progress(o, run, "%s %s %s n=%zu", d.info.id, op->name, dt->name, n);
-                op_arg a = {&d, op, kit_desc(op, dt->dtype), n, CLRELU_OK};
-                if (write_inputs(o, &d, op, &a.desc, n) != 0 || check_output(&d, &a, dt) != 0) {
-                    run->failures++;
+                const int pass = kit_pass(op);
+                if (pass < 0) { /* the channel ops: no launch setting to choose */
+                    measure_config(o, &d, run, op, dt, n, cache, NULL, NULL);
                     continue;
                 }
-                /* The copy reference moves the same bytes: half read, half written. */
-                double bytes = kit_bytes(op, n, dt->size);
-                size_t copy_bytes = (size_t)(bytes / 2) & ~(size_t)63;
-                copy_arg ca = {&d, best_copy_shape(&d, cache, copy_bytes), copy_bytes};
-                stats s, cs;
-                if (measure(o, &d, enqueue_op, &a, enqueue_copy, &ca, o->batch, &s, &cs) !=
-                    CL_SUCCESS) {
-                    fprintf(stderr, "clrelu-bench: %s %s n=%zu on %s failed: %s\n", op->name,
-                            dt->name, n, d.info.id, clrelu_context_error(d.ctx));
-                    run->failures++;
-                    continue;
+                const int c = n < CLRELU_SIZE_MEDIUM_MIN ? 0 : n < CLRELU_SIZE_LARGE_MIN ? 1 : 2;
+                const clrelu_tuning *tuned = &tunings.tuned[pass][di][c];
+                const clrelu_tuning *def = &tunings.def[pass][di][c];
+                const int differs = !same_setting(tuned, def);
+                if (o->tuning != BENCH_TUNING_TUNED && differs) {
+                    /* The defaults first, then the database's, back to back. */
+                    clrelu_context_override_tuning(d.ctx, pass, dt->dtype, c, NULL);
+                    measure_config(o, &d, run, op, dt, n, cache, "default", def);
+                    clrelu_context_override_tuning(d.ctx, pass, dt->dtype, c, tuned);
+                    if (o->tuning == BENCH_TUNING_DEFAULT)
+                        continue;
                 }
-                bench_result *r = bench_add_result(run);
-                snprintf(r->device, sizeof r->device, "%s", d.info.id);
-                r->op = op->name;
-                r->dtype = dt->name;
-                r->n = n;
-                r->kernel_min = s.kmin;
-                r->kernel_median = s.kmed;
-                r->kernel_max = s.kmax;
-                r->wall_median = s.wall;
-                r->batch_s = s.batch_s;
-                r->batch_n = s.batch_n;
-                r->samples = s.samples;
-                r->bytes = bytes;
-                r->gbps = s.kmed > 0 ? r->bytes / s.kmed / 1e9 : 0;
-                r->copy_gbps = cs.kmed > 0 ? 2.0 * (double)copy_bytes / cs.kmed / 1e9 : 0;
-                r->pct_of_copy = r->copy_gbps > 0 ? 100.0 * r->gbps / r->copy_gbps : 0;
+                measure_config(o, &d, run, op, dt, n, cache, differs ? "tuned" : "default", tuned);
             }
         }
         if (o->host_trip)

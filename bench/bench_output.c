@@ -98,6 +98,57 @@ static const char *data_meaning(const kit_data *d) {
     }
 }
 
+/* The result measured with the device's defaults for the same configuration as r (a "tuned"
+ * one), or NULL. */
+static const bench_result *default_of(const bench_run *run, const bench_result *r) {
+    for (int i = 0; i < run->n_results; ++i) {
+        const bench_result *q = &run->results[i];
+        if (q->tuning && strcmp(q->tuning, "default") == 0 && strcmp(q->device, r->device) == 0 &&
+            strcmp(q->op, r->op) == 0 && strcmp(q->dtype, r->dtype) == 0 && q->n == r->n)
+            return q;
+    }
+    return NULL;
+}
+
+/* Per call: the kernel's median (events), and a batch of back-to-back calls' wall time (what
+ * clrelu-tune minimises: it includes each launch's own cost). */
+static double batch_per_call(const bench_result *r) {
+    return r->batch_n ? r->batch_s / r->batch_n : 0;
+}
+
+/* Each configuration measured with a tuning database's setting and the device's default, in
+ * the same run: speedup = the default's time / the tuned time, by kernel median and by a
+ * batch's time per call. */
+static void write_tuned_vs_default(const bench_run *run, FILE *f) {
+    char buf[32], a[40], b[40];
+    int header = 0;
+    for (int i = 0; i < run->n_results; ++i) {
+        const bench_result *r = &run->results[i];
+        const bench_result *q =
+            r->tuning && strcmp(r->tuning, "tuned") == 0 ? default_of(run, r) : NULL;
+        if (!q || !(r->kernel_median > 0))
+            continue;
+        if (!header)
+            fprintf(f,
+                    "\nTuned against default (the tuning database's setting and the device's "
+                    "default, as vec_bytes,local,groups_per_cu, measured back to back; us per "
+                    "call by kernel median and by batch; speedup = default / tuned)\n%-5s "
+                    "%-16s %-5s %8s %12s %12s %9s %9s %8s %9s %9s %8s\n",
+                    "dev", "op", "dtype", "n", "default", "tuned", "kernel", "kernel", "speedup",
+                    "batch", "batch", "speedup");
+        header = 1;
+        snprintf(a, sizeof a, "%u,%zu,%u", q->setting.vec_bytes, q->setting.local,
+                 q->setting.groups_per_cu);
+        snprintf(b, sizeof b, "%u,%zu,%u", r->setting.vec_bytes, r->setting.local,
+                 r->setting.groups_per_cu);
+        const double qb = batch_per_call(q), rb = batch_per_call(r);
+        fprintf(f, "%-5s %-16s %-5s %8s %12s %12s %9.2f %9.2f %7.3fx %9.2f %9.2f %7.3fx\n",
+                r->device, r->op, r->dtype, size_label(r->n, buf, sizeof buf), a, b,
+                q->kernel_median * 1e6, r->kernel_median * 1e6, q->kernel_median / r->kernel_median,
+                qb * 1e6, rb * 1e6, rb > 0 ? qb / rb : 0.0);
+    }
+}
+
 static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
     char buf[32], buf2[32];
     fprintf(f, "clrelu-bench %s\n\nData: %s (%s)\n\nDevices\n", clrelu_version(), o->data.name,
@@ -186,16 +237,23 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
             "\nKernels (times per call in us: min / median / max of %s; GB/s from the median; "
             "copy = the same device's best copy of the same bytes, this run)\n",
             "the timed calls");
-    fprintf(f, "%-5s %-16s %-5s %8s %10s %10s %10s %10s %11s %8s %8s %7s\n", "dev", "op", "dtype",
-            "n", "min", "median", "max", "wall", "batch/call", "GB/s", "copy", "%copy");
+    fprintf(f, "%-5s %-16s %-5s %8s %10s %10s %10s %10s %11s %8s %8s %7s %s\n", "dev", "op",
+            "dtype", "n", "min", "median", "max", "wall", "batch/call", "GB/s", "copy", "%copy",
+            "tuning");
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
-        fprintf(f, "%-5s %-16s %-5s %8s %10.2f %10.2f %10.2f %10.2f %11.2f %8.2f %8.2f %6.1f%%\n",
+        char setting[48] = "";
+        if (r->setting.struct_size)
+            snprintf(setting, sizeof setting, " (%u,%zu,%u)", r->setting.vec_bytes,
+                     r->setting.local, r->setting.groups_per_cu);
+        fprintf(f,
+                "%-5s %-16s %-5s %8s %10.2f %10.2f %10.2f %10.2f %11.2f %8.2f %8.2f %6.1f%% %s%s\n",
                 r->device, r->op, r->dtype, size_label(r->n, buf, sizeof buf), r->kernel_min * 1e6,
                 r->kernel_median * 1e6, r->kernel_max * 1e6, r->wall_median * 1e6,
                 r->batch_n ? r->batch_s / r->batch_n * 1e6 : 0.0, r->gbps, r->copy_gbps,
-                r->pct_of_copy);
+                r->pct_of_copy, r->tuning ? r->tuning : "-", setting);
     }
+    write_tuned_vs_default(run, f);
     if (run->n_trips) {
         fprintf(f, "\nHost arrays: round trip through the device (write, op, read) vs the CPU "
                    "path on the same arrays (ms, medians)\n");
@@ -232,7 +290,8 @@ static void write_table(const bench_opts *o, const bench_run *run, FILE *f) {
 
 static void write_csv(const bench_opts *o, const bench_run *run, FILE *f) {
     fprintf(f, "device,device_name,platform,driver,op,dtype,n,kernel_s_median,kernel_s_min,"
-               "kernel_s_max,wall_s_median,batch_n,batch_s,gbps,copy_gbps,pct_of_copy,data\n");
+               "kernel_s_max,wall_s_median,batch_n,batch_s,gbps,copy_gbps,pct_of_copy,data,"
+               "tuning,vec_bytes,local,groups_per_cu\n");
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
         const bench_device *d = device_by_id(run, r->device);
@@ -246,7 +305,11 @@ static void write_csv(const bench_opts *o, const bench_run *run, FILE *f) {
                 r->dtype, r->n, r->kernel_median, r->kernel_min, r->kernel_max, r->wall_median,
                 r->batch_n, r->batch_s, r->gbps, r->copy_gbps, r->pct_of_copy);
         csv_string(f, o->data.name);
-        fputc('\n', f);
+        if (r->setting.struct_size)
+            fprintf(f, ",%s,%u,%zu,%u\n", r->tuning, r->setting.vec_bytes, r->setting.local,
+                    r->setting.groups_per_cu);
+        else
+            fputs(",,,,\n", f);
     }
 }
 
@@ -410,6 +473,16 @@ static void write_json(const bench_opts *o, const bench_run *run, FILE *f, int a
         json_number(f, r->copy_gbps);
         fprintf(f, ", \"pct_of_copy\": ");
         json_number(f, r->pct_of_copy);
+        fprintf(f, ", \"tuning\": ");
+        if (r->tuning)
+            bench_json_string(f, r->tuning);
+        else
+            fputs("null", f);
+        if (r->setting.struct_size)
+            fprintf(f, ", \"setting\": {\"vec_bytes\": %u, \"local\": %zu, \"groups_per_cu\": %u}",
+                    r->setting.vec_bytes, r->setting.local, r->setting.groups_per_cu);
+        else
+            fputs(", \"setting\": null", f);
         fputc('}', f);
     }
     fprintf(f, "\n  ],\n  \"host_round_trip\": [");
@@ -480,6 +553,12 @@ static const bench_base_device *base_device(const bench_baseline *base, const be
     return best;
 }
 
+/* Tunings that name the same thing: equal strings, or both absent (the CPU path, oneDNN, the
+ * channel ops, and runs saved before the field existed). */
+static int same_tuning(const char *a, const char *b) {
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
 int bench_compare(const bench_run *run, const char *data, const bench_baseline *base,
                   double fail_slower, FILE *out, int *matched_out, int *slower_out) {
     char buf[32];
@@ -509,8 +588,8 @@ int bench_compare(const bench_run *run, const char *data, const bench_baseline *
             "name and driver)\n");
     fprintf(out, "Data: the baseline's %s, this run's %s%s\n", base->data, data,
             strcmp(base->data, data) ? " (DIFFERENT: the ratios compare different inputs)" : "");
-    fprintf(out, "%-5s %-5s %-16s %-5s %8s %9s %9s %7s %7s\n", "dev", "base", "op", "dtype", "n",
-            "base GB/s", "now GB/s", "ratio", "noise");
+    fprintf(out, "%-5s %-5s %-16s %-5s %8s %9s %9s %7s %7s %-15s\n", "dev", "base", "op", "dtype",
+            "n", "base GB/s", "now GB/s", "ratio", "noise", "tuning now/base");
     for (int i = 0; i < run->n_results; ++i) {
         const bench_result *r = &run->results[i];
         const bench_base_device *bd = NULL;
@@ -519,25 +598,39 @@ int bench_compare(const bench_run *run, const char *data, const bench_baseline *
                 bd = peer[k];
         if (!bd)
             continue;
+        /* The same configuration with the same tuning; else, where the baseline measured it
+         * with another tuning only (one run with --tuning tuned, the other with default), that. */
+        const bench_base_result *b = NULL;
         for (int j = 0; j < base->n_results; ++j) {
-            const bench_base_result *b = &base->results[j];
-            if (strcmp(b->device, bd->id) || strcmp(b->op, r->op) || strcmp(b->dtype, r->dtype) ||
-                b->n != (double)r->n || !(b->gbps > 0))
+            const bench_base_result *c = &base->results[j];
+            if (strcmp(c->device, bd->id) || strcmp(c->op, r->op) || strcmp(c->dtype, r->dtype) ||
+                c->n != (double)r->n || !(c->gbps > 0))
                 continue;
-            matched++;
-            double ratio = r->gbps / b->gbps;
-            double nz = noise(b->kernel_s_min, b->kernel_s_median) +
-                        noise(r->kernel_min, r->kernel_median) + 0.02;
-            int flag = fabs(ratio - 1.0) > nz;
-            int regress = fail_slower > 0 && ratio < 1.0 - fail_slower / 100.0;
-            flagged += flag;
-            slower += regress;
-            fprintf(out, "%-5s %-5s %-16s %-5s %8s %9.2f %9.2f %7.3f %6.1f%% %s%s\n", r->device,
-                    bd->id, r->op, r->dtype, size_label(r->n, buf, sizeof buf), b->gbps, r->gbps,
-                    ratio, nz * 100, flag ? (ratio > 1 ? "FASTER" : "SLOWER") : "",
-                    regress ? " (beyond --fail-slower)" : "");
-            break;
+            if (same_tuning(c->tuning, r->tuning)) {
+                b = c;
+                break;
+            }
+            if (!b)
+                b = c;
         }
+        if (!b)
+            continue;
+        matched++;
+        double ratio = r->gbps / b->gbps;
+        double nz = noise(b->kernel_s_min, b->kernel_s_median) +
+                    noise(r->kernel_min, r->kernel_median) + 0.02;
+        int flag = fabs(ratio - 1.0) > nz;
+        int regress = fail_slower > 0 && ratio < 1.0 - fail_slower / 100.0;
+        flagged += flag;
+        slower += regress;
+        char tuning[40] = "";
+        if (r->tuning || b->tuning)
+            snprintf(tuning, sizeof tuning, "%s/%s", r->tuning ? r->tuning : "-",
+                     b->tuning ? b->tuning : "-");
+        fprintf(out, "%-5s %-5s %-16s %-5s %8s %9.2f %9.2f %7.3f %6.1f%% %-15s %s%s\n", r->device,
+                bd->id, r->op, r->dtype, size_label(r->n, buf, sizeof buf), b->gbps, r->gbps, ratio,
+                nz * 100, tuning, flag ? (ratio > 1 ? "FASTER" : "SLOWER") : "",
+                regress ? " (beyond --fail-slower)" : "");
     }
     fprintf(out, "%d configuration(s) matched the baseline, %d changed beyond the noise", matched,
             flagged);

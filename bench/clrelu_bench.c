@@ -87,10 +87,15 @@ static void usage(FILE *f) {
             "                         subnormal:RATE (normal, and a fraction RATE of the\n"
             "                         elements subnormal, e.g. subnormal:1/16)\n"
             "  --no-host-trip         skip the host-array round trips\n"
+            "  --tuning both|tuned|default  an OpenCL device's launch settings: its tuning\n"
+            "                         database's and, where they differ, the device's defaults\n"
+            "                         side by side (both, the default), or one of them only\n"
             "  --format table|csv|json|gnuplot  (default table; gnuplot: for bench/plot.sh)\n"
             "  --output FILE          write the format to FILE (the table still goes to stdout)\n"
             "  --compare BASE.json    ratios against a saved run (devices matched by platform,\n"
-            "                         name and driver), changes beyond noise flagged\n"
+            "                         name and driver; a configuration by op, dtype, n and\n"
+            "                         tuning, else against the baseline's only tuning),\n"
+            "                         changes beyond noise flagged\n"
             "  --fail-slower PCT      with --compare: exit 3 if a configuration is more than PCT\n"
             "                         percent slower than the baseline, or none matched\n"
             "  --quick                a smoke run: few sizes, few calls\n"
@@ -349,7 +354,7 @@ int main(int argc, char **argv) {
     kit_data_parse("special", &o.data);
     int sizes_given = 0, repeat_given = 0, min_time_given = 0;
 
-    enum { OPT_MIN_TIME = 256, OPT_NO_TRIP, OPT_FAIL_SLOWER, OPT_DATA };
+    enum { OPT_MIN_TIME = 256, OPT_NO_TRIP, OPT_FAIL_SLOWER, OPT_DATA, OPT_TUNING };
     static const struct option longs[] = {
         {"list", no_argument, NULL, 'l'},
         {"device", required_argument, NULL, 'd'},
@@ -361,6 +366,7 @@ int main(int argc, char **argv) {
         {"batch", required_argument, NULL, 'b'},
         {"no-host-trip", no_argument, NULL, OPT_NO_TRIP},
         {"data", required_argument, NULL, OPT_DATA},
+        {"tuning", required_argument, NULL, OPT_TUNING},
         {"format", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'O'},
         {"compare", required_argument, NULL, 'c'},
@@ -414,6 +420,16 @@ int main(int argc, char **argv) {
                 die_usage("--data: unknown data '%s' (special, normal or subnormal:RATE with RATE "
                           "in (0, 1], e.g. subnormal:1/16)",
                           optarg);
+            break;
+        case OPT_TUNING:
+            if (strcmp(optarg, "both") == 0)
+                o.tuning = BENCH_TUNING_BOTH;
+            else if (strcmp(optarg, "tuned") == 0)
+                o.tuning = BENCH_TUNING_TUNED;
+            else if (strcmp(optarg, "default") == 0)
+                o.tuning = BENCH_TUNING_DEFAULT;
+            else
+                die_usage("--tuning: unknown '%s' (both, tuned or default)", optarg);
             break;
         case 'f':
             if (strcmp(optarg, "table") == 0)

@@ -138,6 +138,13 @@ static int teardown(void **state) {
     return 0;
 }
 
+static const jv *device_of(const jv *devices, const char *id) {
+    for (const jv *d = devices ? devices->kids : NULL; d; d = d->next)
+        if (strcmp(jv_str(d, "id"), id) == 0)
+            return d;
+    return NULL;
+}
+
 static void test_bench__quick_json_has_the_documented_shape(void **state) {
     (void)state;
     char *text = slurp(json_path);
@@ -145,7 +152,7 @@ static void test_bench__quick_json_has_the_documented_shape(void **state) {
     jv *root = jv_parse(text);
     free(text);
     assert_non_null(root);
-    assert_int_equal((int)jv_num(root, "schema_version"), 2);
+    assert_int_equal((int)jv_num(root, "schema_version"), 3);
     assert_string_equal(jv_str(root, "clrelu_version"), clrelu_version());
     assert_string_equal(jv_str(root, "data"), "special");
     const jv *host = jv_member(root, "host");
@@ -257,6 +264,16 @@ static void test_bench__quick_json_has_the_documented_shape(void **state) {
         assert_positive_finite(r, "copy_gbps", where);
         assert_positive_finite(r, "pct_of_copy", where);
         assert_true(jv_num(r, "kernel_s_min") <= jv_num(r, "kernel_s_median"));
+        /* A launch setting on OpenCL devices, none on the CPU path and oneDNN. */
+        const jv *tuning = jv_member(r, "tuning"), *setting = jv_member(r, "setting");
+        assert_true(tuning && setting);
+        const jv *d = device_of(devices, jv_str(r, "device"));
+        assert_non_null(d);
+        const int opencl = strcmp(jv_str(d, "kind"), "simd") != 0;
+        assert_int_equal(tuning->t, opencl ? J_STR : J_NULL);
+        assert_int_equal(setting->t, opencl ? J_OBJ : J_NULL);
+        if (opencl)
+            assert_positive_finite(setting, "vec_bytes", where);
     }
     assert_int_equal((int)jv_num(root, "failures"), 0);
     jv_free(root);
@@ -315,12 +332,12 @@ static void test_bench__csv_rows_name_their_device_and_driver(void **state) {
     assert_non_null(out);
     const char *header = "device,device_name,platform,driver,op,dtype,n,kernel_s_median,"
                          "kernel_s_min,kernel_s_max,wall_s_median,batch_n,batch_s,gbps,copy_gbps,"
-                         "pct_of_copy,data\n";
+                         "pct_of_copy,data,tuning,vec_bytes,local,groups_per_cu\n";
     assert_memory_equal(out, header, strlen(header));
     const char *row = strstr(out, "\ncpu,");
     assert_non_null(row);
     static char fields[32][256];
-    assert_int_equal(csv_fields(row + 1, fields, 32), 17);
+    assert_int_equal(csv_fields(row + 1, fields, 32), 21);
     jv *root = NULL;
     const jv *cpu = run_device(&root, "cpu");
     assert_non_null(cpu);
@@ -331,6 +348,7 @@ static void test_bench__csv_rows_name_their_device_and_driver(void **state) {
     assert_string_equal(fields[4], "forward");
     assert_string_equal(fields[6], "1024");
     assert_string_equal(fields[16], "special");
+    assert_string_equal(fields[17], ""); /* the CPU path: no launch setting */
     jv_free(root);
     free(out);
 }
@@ -980,8 +998,117 @@ static void test_bench__plot_draws_device_names_with_error_bars(void **state) {
     assert_int_equal(access(png, F_OK), -1);
 }
 
+/* The results of op at n in a JSON run at path: how many, and the tunings of the first two. */
+static int results_of(const char *path, const char *op, size_t n, const jv **out, int cap,
+                      jv **root) {
+    char *text = slurp(path);
+    assert_non_null(text);
+    *root = jv_parse(text);
+    free(text);
+    assert_non_null(*root);
+    int count = 0;
+    const jv *results = jv_member(*root, "results");
+    for (const jv *r = results ? results->kids : NULL; r; r = r->next)
+        if (strcmp(jv_str(r, "op"), op) == 0 && jv_num(r, "n") == (double)n) {
+            if (count < cap)
+                out[count] = r;
+            count++;
+        }
+    return count;
+}
+
+static const char *tuning_of(const jv *r) {
+    const jv *t = jv_member(r, "tuning");
+    return t && t->t == J_STR ? t->str : NULL;
+}
+
+/* A tuning database for an OpenCL device: --tuning both measures each element-wise
+ * configuration whose setting it changes with the device's default and with the database's,
+ * side by side; default and tuned measure one; --compare matches a tuned run against a saved
+ * default one. */
+static void test_bench__tuning_shows_tuned_against_default(void **state) {
+    (void)state;
+    clrelu_context *ctx = NULL;
+    clrelu_context_info info;
+    if (clrelu_context_create(&ctx, "pocl") != CLRELU_OK &&
+        clrelu_context_create(&ctx, "intel") != CLRELU_OK) {
+        print_skip("SKIPPED: neither PoCL nor Intel's runtime present: no launch to tune");
+        return;
+    }
+    clrelu_context_get_info(ctx, &info, sizeof info);
+    clrelu_tuning def = {sizeof def, 0, 0, 0};
+    assert_int_equal(clrelu_context_get_tuning(ctx, CLRELU_PASS_FORWARD, CLRELU_DTYPE_F32,
+                                               CLRELU_SIZE_SMALL, &def),
+                     CLRELU_OK);
+    clrelu_context_release(ctx);
+    const unsigned vec = def.vec_bytes == 16 ? 32 : 16; /* a setting that is not the default */
+    char db[300];
+    snprintf(db, sizeof db, "%s.db", tmp_path);
+    FILE *f = fopen(db, "w");
+    assert_non_null(f);
+    fputs("{\"clrelu_version\": ", f);
+    bench_json_string(f, clrelu_version());
+    fputs(", \"platform\": ", f);
+    bench_json_string(f, info.platform);
+    fputs(", \"device\": ", f);
+    bench_json_string(f, info.device);
+    fputs(", \"driver\": ", f);
+    bench_json_string(f, info.driver);
+    fprintf(f,
+            ", \"entries\": [{\"pass\": \"forward\", \"dtype\": \"f32\", \"size_class\": "
+            "\"small\", \"vec_bytes\": %u, \"local\": 16, \"groups_per_cu\": 1}]}\n",
+            vec);
+    fclose(f);
+    char env[400], args[800];
+    snprintf(env, sizeof env, "CLRELU_TUNING_DB='%s'", db);
+    const char *common = "--quick --quiet --no-host-trip --op forward,backward,prelu_forward "
+                         "--sizes 2^10 --format json";
+
+    snprintf(args, sizeof args, "%s --device %s --output '%s'", common, info.id, tmp_path);
+    assert_int_equal(bench_env(env, args), 0);
+    assert_true(file_has(out_path, "Tuned against default"));
+    jv *root = NULL;
+    const jv *r[4];
+    assert_int_equal(results_of(tmp_path, "forward", 1024, r, 4, &root), 2);
+    assert_string_equal(tuning_of(r[0]), "default");
+    assert_string_equal(tuning_of(r[1]), "tuned");
+    const jv *set0 = jv_member(r[0], "setting"), *set1 = jv_member(r[1], "setting");
+    assert_true(set0 && set0->t == J_OBJ && set1 && set1->t == J_OBJ);
+    assert_true(jv_num(set0, "vec_bytes") == def.vec_bytes);
+    assert_true(jv_num(set1, "vec_bytes") == vec && jv_num(set1, "local") == 16 &&
+                jv_num(set1, "groups_per_cu") == 1);
+    /* A pass the database leaves alone runs once, with the default; a channel op has none. */
+    assert_int_equal(results_of(tmp_path, "backward", 1024, r + 2, 1, &root), 1);
+    assert_string_equal(tuning_of(r[2]), "default");
+    jv_free(root);
+    assert_int_equal(results_of(tmp_path, "prelu_forward", 1024, r, 1, &root), 1);
+    assert_null(tuning_of(r[0]));
+    jv_free(root);
+
+    /* One of them only, and the tuned run compared with a saved default one. */
+    snprintf(args, sizeof args, "%s --device %s --tuning default --output '%s'", common, info.id,
+             tmp2_path);
+    assert_int_equal(bench_env(env, args), 0);
+    assert_int_equal(results_of(tmp2_path, "forward", 1024, r, 4, &root), 1);
+    assert_string_equal(tuning_of(r[0]), "default");
+    jv_free(root);
+    snprintf(args, sizeof args, "%s --device %s --tuning tuned --output '%s' --compare '%s'",
+             common, info.id, tmp_path, tmp2_path);
+    assert_int_equal(bench_env(env, args), 0);
+    assert_int_equal(results_of(tmp_path, "forward", 1024, r, 4, &root), 1);
+    assert_string_equal(tuning_of(r[0]), "tuned");
+    jv_free(root);
+    assert_true(file_has(out_path, "tuned/default"));
+    assert_true(file_has(out_path, "3 configuration(s) matched the baseline"));
+
+    assert_int_equal(bench("--tuning sideways"), 2);
+    assert_true(file_has(err_path, "--tuning: unknown 'sideways'"));
+    remove(db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bench__tuning_shows_tuned_against_default),
         cmocka_unit_test(test_bench__quick_json_has_the_documented_shape),
         cmocka_unit_test(test_bench__csv_rows_name_their_device_and_driver),
         cmocka_unit_test(test_bench__channel_ops_copy_within_their_arrays),
