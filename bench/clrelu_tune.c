@@ -29,6 +29,7 @@ static const struct {
                    {"f64", CLRELU_DTYPE_F64}};
 
 #define N_DTYPES     4
+#define MIN_GAIN     0.03 /* what a setting must win by over the default to be written */
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct entry {
@@ -116,7 +117,9 @@ static int tune_key(tuner *t, int pass, int dt, int size_class, size_t n, size_t
     double again = time_setting(t, pass, dtype, n);
     if (again >= 0 && again < e->default_seconds)
         e->default_seconds = again;
-    if (e->default_seconds <= e->seconds) {
+    /* A setting replaces the default only when it wins by more than the noise of a shared
+     * machine: a database is used until it is rewritten, a chance win would cost every call. */
+    if (e->seconds > e->default_seconds * (1.0 - MIN_GAIN)) {
         e->seconds = e->default_seconds;
         clrelu_context_get_tuning(t->ctx, pass, dtype, size_class, &e->best);
     }
