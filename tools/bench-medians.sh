@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs clrelu-bench RUNS times with the given arguments and prints, per (device, op, dtype, n),
-# the median over the runs of GB/s, copy GB/s, % of copy (with its range) and the kernel time.
+# Runs clrelu-bench RUNS times with the given arguments and prints, per (device, op, dtype, n,
+# tuning), the median over the runs of GB/s, copy GB/s, % of copy (with its range) and the kernel time.
 # Shared, noisy machines need this: one run's figure can be off by tens of percent.
 #   tools/bench-medians.sh 5 --sizes 2^22,2^24,2^26 --no-host-trip
 set -euo pipefail
@@ -28,16 +28,17 @@ cat "$tmp"/run*.json | awk '
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   /"gbps":/ {
-    k = field($0, "device") " " field($0, "op") " " field($0, "dtype") " " field($0, "n")
+    tu = field($0, "tuning"); if (tu == "" || tu == "null") tu = "-"
+    k = field($0, "device") " " field($0, "op") " " field($0, "dtype") " " field($0, "n") " " tu
     if (!(k in g)) order[++count] = k
     g[k] = g[k] " " field($0, "gbps"); c[k] = c[k] " " field($0, "copy_gbps"); p[k] = p[k] " " field($0, "pct_of_copy"); t[k] = t[k] " " field($0, "kernel_s_median")
   }
   END {
-    printf "%-6s %-21s %-5s %10s %9s %9s %8s %15s %11s\n", "device", "op", "dtype", "n", "GB/s", "copy", "%copy", "%copy range", "kernel us"
+    printf "%-6s %-21s %-5s %10s %9s %9s %8s %15s %11s %s\n", "device", "op", "dtype", "n", "GB/s", "copy", "%copy", "%copy range", "kernel us", "tuning"
     for (i = 1; i <= count; i++) {
       k = order[i]; split(k, f, " ")
       mt = median(t[k]); mg = median(g[k]); mc = median(c[k]); mp = median(p[k])
-      printf "%-6s %-21s %-5s %10s %9.2f %9.2f %7.1f%% %6.1f..%5.1f%% %11.2f\n", f[1], f[2], f[3], f[4], mg, mc, mp, lo, hi, mt * 1e6
+      printf "%-6s %-21s %-5s %10s %9.2f %9.2f %7.1f%% %6.1f..%5.1f%% %11.2f %s\n", f[1], f[2], f[3], f[4], mg, mc, mp, lo, hi, mt * 1e6, f[5]
     }
   }'
 echo "(medians of $runs runs of: clrelu-bench $*)"
