@@ -495,7 +495,7 @@ static void test_host_path_auto__uses_the_database_threshold(void **state) {
     assert_int_equal(clrelu_context_set_host_path(ctx, CLRELU_HOST_PATH_AUTO), CLRELU_OK);
     assert_host_call(ctx, 511, 0, 2);
     assert_host_call(ctx, 512, 1, 3);
-    assert_host_call(ctx, 100000, 1, 4);
+    assert_host_call(ctx, 2048, 1, 4);
     assert_host_call(ctx, 0, 0, 5);
     /* The caller's own threshold replaces the database's; SIZE_MAX is never. */
     assert_int_equal(clrelu_context_set_host_path_threshold(ctx, 64), CLRELU_OK);
