@@ -3,7 +3,7 @@
 # The whole check of one OpenCL device in one call, sized for a lent GPU machine (8 minutes):
 # a release build, the device's tests and the CPU path's, the
 # default benchmark (JSON, gnuplot data and the plot), the pipeline examples, and clrelu-tune
-# when the build has it. Each step is timed and logged to $OUT/<step>.log; a failing step does
+# when the build has it, then its database against the defaults (clrelu-bench --tuning both). Each step is timed and logged to $OUT/<step>.log; a failing step does
 # not stop the others, and the exit status is non-zero when any failed. $OUT/summary.txt has the
 # table. CONTRIBUTING.md, "The GPU check", says how to run it here and there.
 #   tools/gpu-check.sh                              # CLRELU_DEVICE=nvidia, OUT=a new /tmp dir
@@ -106,6 +106,17 @@ step() {
     # shellcheck disable=SC2086 # GPU_CHECK_TUNE_ARGS is a list of words
     "$bin" ${GPU_CHECK_TUNE_ARGS:---device $device --quick --dtype f32 --samples 3 --output $OUT/tune/tuning.json}
     ;;
+  tuned)
+    # The tuner's database against the device's defaults, side by side (the element-wise passes
+    # at a size of each class, and the GPU target's 2^22 and 2^24).
+    if [ ! -s "$OUT/tune/tuning.json" ]; then
+      echo "tuned: no $OUT/tune/tuning.json (the tune step wrote none)"
+      return 77
+    fi
+    CLRELU_TUNING_DB=$OUT/tune/tuning.json "$build/bench/clrelu-bench" --device "$device" \
+      --op forward,backward,forward_mask,backward_mask --sizes 2^14,2^20,2^22,2^24 \
+      --no-host-trip --quiet --tuning both --format json --output "$OUT/tuned.json"
+    ;;
   *)
     echo "gpu-check: unknown step '$1'" >&2
     return 2
@@ -153,10 +164,10 @@ echo "gpu-check: CLRELU_DEVICE=$device, build in $build, output in $OUT, budget 
 
 # Each step's share of the budget, in percent; what a step leaves unused goes to the next ones.
 # The shares add up to 95: the rest is for the kill grace below and the script itself. On the
-# GPU machine (480 s): build 72 s, tests 168 s, bench 120 s, 9 s for the plot, 14 s for each
-# example and 43 s for the tuner, each less the grace.
-steps=(build tests bench plot example_dense_layer example_mlp_train example_resnet_block tune)
-shares=(15 35 25 2 3 3 3 9)
+# GPU machine (480 s): build 72 s, tests 168 s, bench 105 s, 9 s for the plot, 14 s for each
+# example, 43 s for the tuner and 14 s for the tuned-against-default run, each less the grace.
+steps=(build tests bench plot example_dense_layer example_mlp_train example_resnet_block tune tuned)
+shares=(15 35 22 2 3 3 3 9 3)
 grace=5 # seconds between timeout's TERM and its KILL
 start=$(date +%s)
 mark=$start
