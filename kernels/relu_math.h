@@ -40,7 +40,9 @@ typedef uint32_t cr_u32;
 typedef int32_t cr_i32;
 typedef uint64_t cr_u64;
 typedef int64_t cr_i64;
-#define CR_FN           static inline
+/* Always inlined: a loop that calls one of these out of line is not vectorised (GCC 12 left
+ * cr_f32_to_f16 out of line in the channel ops' f16 loops, at 0.7% of copy). */
+#define CR_FN           static inline __attribute__((always_inline))
 static inline float cr_f32_(cr_u32 u) {
     float f;
     memcpy(&f, &u, sizeof f);
