@@ -247,6 +247,7 @@ static clrelu_status run_host(clrelu_context *ctx, const char *fn, clrelu__op *o
     clrelu__cpu_fn kernel = ctx->cpu->fn[op->pass][op->op][op->dtype][op->blend];
     const size_t bytes = bytes_moved(op, n);
     op->params.stream = bytes >= ctx->stream_min_bytes;
+    op->params.exact_entries = &ctx->exact_entries;
     const unsigned threads = threads_for(ctx, bytes);
     if (threads == 1) {
         clrelu__fpenv env;
