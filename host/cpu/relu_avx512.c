@@ -417,6 +417,7 @@ leaky32_step(int pass, const uint32_t *in0, const void *in1, uint32_t *out,
 #define SUBN_ALL32      ((__mmask32)0xffffffffu)
 #define SUBN_TAIL32(left) tail32(left)
 #define SUBN_ANY(any)   ((any) != 0)
+#define SUBN_NONE       0
 
 static inline __attribute__((always_inline)) void leaky32(int pass, size_t n, const void *in0,
                                                           const void *in1, void *out,

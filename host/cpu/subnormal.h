@@ -93,8 +93,8 @@ static inline void clrelu__subn_count(const clrelu__params *p) {
 
 /* Runs STEP(i, m, whole, exact, any) over [0, n) in blocks: 32-element steps, the last partial
  * one masked (m and whole from the ISA's SUBN_ALL32 and SUBN_TAIL32), exact = NULL on the plain
- * loop, else kv (the ISA's constants) with *any (of type ANY) made nonzero, as SUBN_ANY tests,
- * by a step that had risky lanes. on: the route applies (clrelu__subn's on); p: the params. */
+ * loop, else kv (the ISA's constants) with *any (of type ANY, from SUBN_NONE) made nonzero, as
+ * SUBN_ANY tests, by a step that had risky lanes. on: the route applies (clrelu__subn's on); p: the params. */
 #define CLRELU__SUBN_BLOCKS(n, on, kv, p, ANY, STEP)                                                    \
     do {                                                                                           \
         int exact_ = 0;                                                                            \
@@ -111,7 +111,7 @@ static inline void clrelu__subn_count(const clrelu__params *p) {
                     clrelu__subn_count(p);                                                         \
                 }                                                                                  \
             } else {                                                                               \
-                ANY any_ = 0;                                                                      \
+                ANY any_ = SUBN_NONE;                                                                      \
                 for (; i_ + 32 <= e_; i_ += 32)                                                    \
                     STEP(i_, SUBN_ALL32, 1, (kv), &any_);                                          \
                 if (i_ < e_)                                                                       \
