@@ -191,8 +191,9 @@ static void test_cpu_family__subnormal_heavy_inputs_match_reference(void **state
  * unit. fill_leaky_blocks makes blocks of three kinds in a fixed pattern: all normal (values
  * whose products with the slope are normal), heavy (half the elements risky for the slope:
  * subnormals of both signs, small ones too, whose products land on and near the ties of the
- * subnormal grid; normals in the binades around where the product turns subnormal; +-0, +-inf,
- * NaNs, the largest and smallest normals), and normal again, so the route is entered, left and
+ * subnormal grid; normals in the binades around where the product turns subnormal, and ones
+ * whose products are a few grid steps from 2^-126; +-0, +-inf, NaNs, the largest and smallest
+ * normals), and normal again, so the route is entered, left and
  * entered again within one call and at the tails. */
 static uint32_t leaky_fill_slope_bits;
 
@@ -212,7 +213,7 @@ static uint32_t leaky_risky_value(uint32_t r, uint32_t r2, uint32_t es) {
     const uint32_t sign = r & 0x80000000u;
     /* The exponent field where |slope * x| falls below 2^-126 (at least 1: the normals). */
     const int bound = es >= 127 ? 1 : 128 - (int)es;
-    switch (r % 5) {
+    switch (r % 6) {
     case 0: /* a subnormal */
         return sign | ((r2 & 0x7fffffu) | 1u);
     case 1: /* a small subnormal: products a few grid steps wide, ties among them */
@@ -227,6 +228,16 @@ static uint32_t leaky_risky_value(uint32_t r, uint32_t r2, uint32_t es) {
     }
     case 3:
         return specials[r2 % (sizeof specials / sizeof specials[0])];
+    case 4: { /* |slope * x| within a few grid steps of 2^-126, on either side */
+        float slope, target, x;
+        const uint32_t t = 0x007ffff8u + r2 % 16;
+        memcpy(&slope, &leaky_fill_slope_bits, sizeof slope);
+        memcpy(&target, &t, sizeof t);
+        x = (float)((double)target / (double)slope);
+        uint32_t b;
+        memcpy(&b, &x, sizeof b);
+        return sign ^ b;
+    }
     default:
         return leaky_normal_value(r2, es);
     }
@@ -253,10 +264,10 @@ static void test_cpu_leaky__subnormal_blocks_match_reference(void **state) {
     const int has_route = strcmp(info.cpu_isa, "avx2") == 0 || strcmp(info.cpu_isa, "avx512") == 0;
     /* Slopes whose exponent is in the route's range [-104, 103], then ones outside it (the plain
      * loop only: subnormal ones, zero, the smallest normals and huge ones that overflow). */
-    static const float slopes[] = {0.01f,         -0.01f,     1.5f,      -0.375f,     0x1.3p-20f,
-                                   -0x1.8p-100f,  0x1p-104f,  0x1p+22f,  0x1.fffffep+100f,
-                                   -0x1.4p+103f,  0x1p-105f,  0x1p-126f, 0x1p-149f, -0x1.8p-140f,
-                                   0.0f,          0x1p+104f,  3e38f};
+    static const float slopes[] = {
+        0.01f,    -0.01f,           1.5f,         -0.375f,   0x1.3p-20f, -0x1.8p-100f, 0x1p-104f,
+        0x1p+22f, 0x1.fffffep+100f, -0x1.4p+103f, 0x1p-105f, 0x1p-126f,  0x1p-149f,    -0x1.8p-140f,
+        0.0f,     0x1p+104f,        3e38f};
     static const size_t in_range = 10;
     static const char *const names[] = {"leaky_forward", "leaky_forward_mask", "leaky_backward",
                                         "leaky_backward_y", "leaky_backward_mask"};

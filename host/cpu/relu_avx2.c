@@ -693,9 +693,9 @@ ALWAYS_INLINE uint32_t leaky32_step(int pass, const uint32_t *g, const uint32_t 
 }
 
 /* The step at element i: whole, or the last left elements on zero-padded copies. */
-ALWAYS_INLINE void leaky32_at(int pass, const void *in0, const void *in1, void *out,
-                              uint32_t *mask, size_t i, size_t left, int whole, __m256 slope,
-                              const subn_v *k, __m256i *any, int nt) {
+ALWAYS_INLINE void leaky32_at(int pass, const void *in0, const void *in1, void *out, uint32_t *mask,
+                              size_t i, size_t left, int whole, __m256 slope, const subn_v *k,
+                              __m256i *any, int nt) {
     const uint32_t *g = (const uint32_t *)in0 + i;
     const uint32_t *s = pass == CLRELU__PASS_BWD ? (const uint32_t *)in1 + i : NULL;
     const uint32_t word = pass == CLRELU__PASS_BWD_MASK ? ((const uint32_t *)in1)[i / 32] : 0;

@@ -365,17 +365,17 @@ static inline __m512i mul32_exact(const subn_v *k, __m512i v, __mmask16 *any, in
     r = _mm512_mask_sub_epi32(r, tiny, pm, k->tiny_sub);
     r = _mm512_ternarylogic_epi32(r, v, av, 0x96); /* r ^ x's sign */
     if (canon)
-        r = _mm512_mask_mov_epi32(
-            r, _mm512_cmpgt_epu32_mask(av, _mm512_set1_epi32(0x7f800000)),
-            _mm512_set1_epi32(0x7fc00000));
+        r = _mm512_mask_mov_epi32(r, _mm512_cmpgt_epu32_mask(av, _mm512_set1_epi32(0x7f800000)),
+                                  _mm512_set1_epi32(0x7fc00000));
     return r;
 }
 
 /* 16 lanes of a leaky step: forward (s = x: x where it passes or is NaN, else slope * x) or
  * backward (dy where s passes, else slope * dy); returns the pass bits. */
-static inline __attribute__((always_inline)) __mmask16
-leaky16(int pass, __m512i g, __m512i s, __mmask16 word, __m512 slope, const subn_v *k,
-        __mmask16 *any, __m512i *out) {
+static inline __attribute__((always_inline)) __mmask16 leaky16(int pass, __m512i g, __m512i s,
+                                                               __mmask16 word, __m512 slope,
+                                                               const subn_v *k, __mmask16 *any,
+                                                               __m512i *out) {
     const __m512i inf = _mm512_set1_epi32(0x7f800000);
     const __mmask16 gt0 =
         pass == CLRELU__PASS_BWD_MASK
@@ -392,16 +392,15 @@ leaky16(int pass, __m512i g, __m512i s, __mmask16 word, __m512 slope, const subn
 
 /* One 32-element step of leaky from i (lanes in mask m). */
 static inline __attribute__((always_inline)) void
-leaky32_step(int pass, const uint32_t *in0, const void *in1, uint32_t *out,
-             uint32_t *mask, size_t i, __mmask32 m, int whole, __m512 slope, const subn_v *k,
-             __mmask16 *any, int nt) {
+leaky32_step(int pass, const uint32_t *in0, const void *in1, uint32_t *out, uint32_t *mask,
+             size_t i, __mmask32 m, int whole, __m512 slope, const subn_v *k, __mmask16 *any,
+             int nt) {
     uint32_t bits = 0;
     for (int h = 0; h < 2; ++h) {
         const __mmask16 mh = (__mmask16)(m >> (16 * h));
         const size_t j = i + 16 * (size_t)h;
         const __m512i g = ld32(in0 + j, mh, whole);
-        const __m512i s =
-            pass == CLRELU__PASS_BWD ? ld32((const uint32_t *)in1 + j, mh, whole) : g;
+        const __m512i s = pass == CLRELU__PASS_BWD ? ld32((const uint32_t *)in1 + j, mh, whole) : g;
         const __mmask16 word = pass == CLRELU__PASS_BWD_MASK
                                    ? (__mmask16)(((const uint32_t *)in1)[i / 32] >> (16 * h))
                                    : 0;
@@ -414,10 +413,10 @@ leaky32_step(int pass, const uint32_t *in0, const void *in1, uint32_t *out,
         mask[i / 32] = bits;
 }
 
-#define SUBN_ALL32      ((__mmask32)0xffffffffu)
+#define SUBN_ALL32        ((__mmask32)0xffffffffu)
 #define SUBN_TAIL32(left) tail32(left)
-#define SUBN_ANY(any)   ((any) != 0)
-#define SUBN_NONE       0
+#define SUBN_ANY(any)     ((any) != 0)
+#define SUBN_NONE         0
 
 static inline __attribute__((always_inline)) void leaky32(int pass, size_t n, const void *in0,
                                                           const void *in1, void *out,

@@ -49,7 +49,7 @@
 
 /* The exact route's constants for one slope, as integers (each ISA broadcasts them). */
 typedef struct clrelu__subn {
-    int on;              /* the route applies to this slope */
+    int on; /* the route applies to this slope */
     float slope, abs_slope;
     uint32_t bound_m1;   /* risky: |x| - 1 < bound_m1, unsigned (|x| bits) */
     uint32_t tiny_below; /* tiny: P's bits < tiny_below, unsigned (2^23, with the slope's sign) */
@@ -94,8 +94,9 @@ static inline void clrelu__subn_count(const clrelu__params *p) {
 /* Runs STEP(i, m, whole, exact, any) over [0, n) in blocks: 32-element steps, the last partial
  * one masked (m and whole from the ISA's SUBN_ALL32 and SUBN_TAIL32), exact = NULL on the plain
  * loop, else kv (the ISA's constants) with *any (of type ANY, from SUBN_NONE) made nonzero, as
- * SUBN_ANY tests, by a step that had risky lanes. on: the route applies (clrelu__subn's on); p: the params. */
-#define CLRELU__SUBN_BLOCKS(n, on, kv, p, ANY, STEP)                                                    \
+ * SUBN_ANY tests, by a step that had risky lanes. on: the route applies (clrelu__subn's on); p: the
+ * params. */
+#define CLRELU__SUBN_BLOCKS(n, on, kv, p, ANY, STEP)                                               \
     do {                                                                                           \
         int exact_ = 0;                                                                            \
         for (size_t b_ = 0; b_ < (n); b_ += CLRELU__SUBN_BLOCK) {                                  \
@@ -106,12 +107,12 @@ static inline void clrelu__subn_count(const clrelu__params *p) {
                     STEP(i_, SUBN_ALL32, 1, NULL, NULL);                                           \
                 if (i_ < e_)                                                                       \
                     STEP(i_, SUBN_TAIL32(e_ - i_), 0, NULL, NULL);                                 \
-                if ((on) && clrelu__subn_flags_seen()) {                                         \
+                if ((on) && clrelu__subn_flags_seen()) {                                           \
                     exact_ = 1;                                                                    \
                     clrelu__subn_count(p);                                                         \
                 }                                                                                  \
             } else {                                                                               \
-                ANY any_ = SUBN_NONE;                                                                      \
+                ANY any_ = SUBN_NONE;                                                              \
                 for (; i_ + 32 <= e_; i_ += 32)                                                    \
                     STEP(i_, SUBN_ALL32, 1, (kv), &any_);                                          \
                 if (i_ < e_)                                                                       \
