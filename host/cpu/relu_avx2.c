@@ -115,7 +115,8 @@ static inline __m256i canon32_v(__m256 r) {
         r, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fc00000)), _mm256_cmp_ps(r, r, _CMP_UNORD_Q)));
 }
 
-/* slope * v, one rounding, on the FMA unit (CR_FMUL: no slow path for subnormal products). */
+/* slope * v, one rounding, on the FMA unit (CR_FMUL: no slow path for subnormal products on AMD
+ * Zen 4; Intel cores take an assist, which f32 leaky avoids by leaky32's exact route below). */
 static inline __m256i mul32_v(__m256 slope, __m256i v) {
     return canon32_v(
         _mm256_fmadd_ps(slope, _mm256_castsi256_ps(v), _mm256_set1_ps(clrelu__neg_zero_f)));
@@ -714,25 +715,14 @@ ALWAYS_INLINE void leaky32_at(int pass, const void *in0, const void *in1, void *
         mask[i / 32] = bits;
 }
 
+#define SUBN_VF           __m256
+#define SUBN_SET1         _mm256_set1_ps
+#define SUBN_ANY_T        __m256i
+#define SUBN_NONE         _mm256_setzero_si256()
+#define SUBN_ANY(any)     (!_mm256_testz_si256((any), (any)))
 #define SUBN_ALL32        32
 #define SUBN_TAIL32(left) (left)
-#define SUBN_ANY(any)     (!_mm256_testz_si256((any), (any)))
-#define SUBN_NONE         _mm256_setzero_si256()
-
-ALWAYS_INLINE void leaky32(int pass, size_t n, const void *in0, const void *in1, void *out,
-                           uint32_t *mask, const clrelu__params *p) {
-    const int nt = p->stream && !((uintptr_t)out & 63);
-    const __m256 slope = _mm256_set1_ps(p->slope);
-    const clrelu__subn ks = clrelu__subn_make(p->slope);
-    const subn_v k = subn_v_make(&ks);
-#define LEAKY_STEP(i, m, whole, exact, any)                                                        \
-    leaky32_at(pass, in0, in1, out, mask, i, m, whole, slope, exact, any, nt)
-    CLRELU__SUBN_BLOCKS(n, ks.on, &k, p, __m256i, LEAKY_STEP);
-#undef LEAKY_STEP
-    if (nt)
-        _mm_sfence();
-}
-#define CLRELU_HAS_LEAKY32 1
+#include "leaky32.inc"
 
 /* ---------------------------------------------------------------------------------------------
  * f64 without blending (4 lanes per register, 8 registers a mask word): cr_fwd64, cr_pass64,

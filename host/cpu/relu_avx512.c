@@ -117,7 +117,8 @@ static inline __mmask32 bits16_step(int op, __m512i h, __m512i inf, __m512i c_ou
 
 /* slope * v with a NaN product made canonical (cr_mul32): one rounding, MXCSR as the call set
  * it (no flush to zero). As CR_FMUL, fma(slope, v, -0): the product's bits, from the FMA unit,
- * which has no slow path for a subnormal product. */
+ * which on AMD Zen 4 has no slow path for a subnormal product; Intel cores take an assist, which
+ * f32 leaky avoids by leaky32's exact route below (subnormal.h). */
 static inline __m512i mul32_v(__m512 slope, __m512i v) {
     const __m512 r =
         _mm512_fmadd_ps(slope, _mm512_castsi512_ps(v), _mm512_set1_ps(clrelu__neg_zero_f));
@@ -392,9 +393,8 @@ static inline __attribute__((always_inline)) __mmask16 leaky16(int pass, __m512i
 
 /* One 32-element step of leaky from i (lanes in mask m). */
 static inline __attribute__((always_inline)) void
-leaky32_step(int pass, const uint32_t *in0, const void *in1, uint32_t *out, uint32_t *mask,
-             size_t i, __mmask32 m, int whole, __m512 slope, const subn_v *k, __mmask16 *any,
-             int nt) {
+leaky32_at(int pass, const uint32_t *in0, const void *in1, uint32_t *out, uint32_t *mask, size_t i,
+           __mmask32 m, int whole, __m512 slope, const subn_v *k, __mmask16 *any, int nt) {
     uint32_t bits = 0;
     for (int h = 0; h < 2; ++h) {
         const __mmask16 mh = (__mmask16)(m >> (16 * h));
@@ -413,26 +413,14 @@ leaky32_step(int pass, const uint32_t *in0, const void *in1, uint32_t *out, uint
         mask[i / 32] = bits;
 }
 
+#define SUBN_VF           __m512
+#define SUBN_SET1         _mm512_set1_ps
+#define SUBN_ANY_T        __mmask16
+#define SUBN_NONE         0
+#define SUBN_ANY(any)     ((any) != 0)
 #define SUBN_ALL32        ((__mmask32)0xffffffffu)
 #define SUBN_TAIL32(left) tail32(left)
-#define SUBN_ANY(any)     ((any) != 0)
-#define SUBN_NONE         0
-
-static inline __attribute__((always_inline)) void leaky32(int pass, size_t n, const void *in0,
-                                                          const void *in1, void *out,
-                                                          uint32_t *mask, const clrelu__params *p) {
-    const int nt = p->stream && !((uintptr_t)out & 63);
-    const __m512 slope = _mm512_set1_ps(p->slope);
-    const clrelu__subn ks = clrelu__subn_make(p->slope);
-    const subn_v k = subn_v_make(&ks);
-#define LEAKY_STEP(i, m, whole, exact, any)                                                        \
-    leaky32_step(pass, in0, in1, out, mask, i, m, whole, slope, exact, any, nt)
-    CLRELU__SUBN_BLOCKS(n, ks.on, &k, p, __mmask16, LEAKY_STEP);
-#undef LEAKY_STEP
-    if (nt)
-        _mm_sfence();
-}
-#define CLRELU_HAS_LEAKY32 1
+#include "leaky32.inc"
 /* f64 lanes, 8 per register (cr_fwd64 / cr_pass64 / cr_grad64): four registers make a mask
  * word. The product is (double)slope * x, canonical when it is a NaN (cr_mul64). */
 static inline __m512i mul64_v(__m512d slope, __m512i v) {

@@ -91,35 +91,4 @@ static inline void clrelu__subn_count(const clrelu__params *p) {
         atomic_fetch_add_explicit(p->exact_entries, 1, memory_order_relaxed);
 }
 
-/* Runs STEP(i, m, whole, exact, any) over [0, n) in blocks: 32-element steps, the last partial
- * one masked (m and whole from the ISA's SUBN_ALL32 and SUBN_TAIL32), exact = NULL on the plain
- * loop, else kv (the ISA's constants) with *any (of type ANY, from SUBN_NONE) made nonzero, as
- * SUBN_ANY tests, by a step that had risky lanes. on: the route applies (clrelu__subn's on); p: the
- * params. */
-#define CLRELU__SUBN_BLOCKS(n, on, kv, p, ANY, STEP)                                               \
-    do {                                                                                           \
-        int exact_ = 0;                                                                            \
-        for (size_t b_ = 0; b_ < (n); b_ += CLRELU__SUBN_BLOCK) {                                  \
-            const size_t e_ = (n)-b_ < CLRELU__SUBN_BLOCK ? (n) : b_ + CLRELU__SUBN_BLOCK;         \
-            size_t i_ = b_;                                                                        \
-            if (!exact_) {                                                                         \
-                for (; i_ + 32 <= e_; i_ += 32)                                                    \
-                    STEP(i_, SUBN_ALL32, 1, NULL, NULL);                                           \
-                if (i_ < e_)                                                                       \
-                    STEP(i_, SUBN_TAIL32(e_ - i_), 0, NULL, NULL);                                 \
-                if ((on) && clrelu__subn_flags_seen()) {                                           \
-                    exact_ = 1;                                                                    \
-                    clrelu__subn_count(p);                                                         \
-                }                                                                                  \
-            } else {                                                                               \
-                ANY any_ = SUBN_NONE;                                                              \
-                for (; i_ + 32 <= e_; i_ += 32)                                                    \
-                    STEP(i_, SUBN_ALL32, 1, (kv), &any_);                                          \
-                if (i_ < e_)                                                                       \
-                    STEP(i_, SUBN_TAIL32(e_ - i_), 0, (kv), &any_);                                \
-                exact_ = SUBN_ANY(any_);                                                           \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
-
 #endif
