@@ -658,7 +658,7 @@ static inline __m256i mul32_exact(const subn_v *k, __m256i v, __m256i *any, int 
     const __m256i scale = _mm256_set1_epi32(CLRELU__SUBN_SCALE_BITS);
     *any = _mm256_or_si256(*any, risky);
     /* |x| * 2^149 on risky lanes: the exponent raised, or a subnormal's mantissa converted. */
-    __m256i xs = sel32_v(risky, _mm256_add_epi32(av, scale), av);
+    __m256i xs = _mm256_add_epi32(av, _mm256_and_si256(risky, scale));
     xs = sel32_v(sub, _mm256_castps_si256(_mm256_cvtepi32_ps(av)), xs);
     const __m256 x1 = _mm256_castsi256_ps(xs);
     const __m256i p = _mm256_castps_si256(_mm256_fmadd_ps(k->s, x1, _mm256_set1_ps(-0.0f)));
@@ -666,7 +666,7 @@ static inline __m256i mul32_exact(const subn_v *k, __m256i v, __m256i *any, int 
     const __m256i tiny = _mm256_and_si256(
         risky,
         _mm256_cmpgt_epi32(k->tiny_b, _mm256_xor_si256(p, _mm256_set1_epi32((int)0x80000000u))));
-    __m256i r = sel32_v(risky, _mm256_sub_epi32(p, scale), p);
+    __m256i r = _mm256_sub_epi32(p, _mm256_and_si256(risky, scale));
     r = sel32_v(tiny, _mm256_sub_epi32(pm, k->tiny_sub), r);
     r = _mm256_xor_si256(r, _mm256_xor_si256(v, av)); /* r ^ x's sign */
     return canon ? sel32_v(nan32_v(v), _mm256_set1_epi32(0x7fc00000), r) : r;
