@@ -186,15 +186,15 @@ static void test_cpu_family__subnormal_heavy_inputs_match_reference(void **state
     test_case_fill = kit_fill;
 }
 
-/* f32 leaky on x86 switches, block by block (host/cpu/subnormal.h: 1024 elements), between the
- * plain FMA loop and an exact route that keeps subnormal operands and results away from the FMA
- * unit. fill_leaky_blocks makes blocks of three kinds in a fixed pattern: all normal (values
- * whose products with the slope are normal), heavy (half the elements risky for the slope:
- * subnormals of both signs, small ones too, whose products land on and near the ties of the
- * subnormal grid; normals in the binades around where the product turns subnormal, and ones
- * whose products are a few grid steps from 2^-126; +-0, +-inf, NaNs, the largest and smallest
- * normals), and normal again, so the route is entered, left and
- * entered again within one call and at the tails. */
+/* f32 leaky on x86 switches, block by block (host/cpu/subnormal.h: 256 to 8192 elements), between
+ * the plain FMA loop and an exact route that keeps subnormal operands and results away from the
+ * FMA unit. fill_leaky_blocks makes 1024-element stretches of two kinds in a fixed pattern: all
+ * normal (values whose products with the slope are normal), and heavy (half the elements risky
+ * for the slope: subnormals of both signs, small ones too, whose products land on and near the
+ * ties of the subnormal grid; normals in the binades around where the product turns subnormal,
+ * and ones whose products are a few grid steps from 2^-126; +-0, +-inf, NaNs, the largest and
+ * smallest normals), so that the route is entered, left and entered again within one call, and
+ * at the tails. */
 static uint32_t leaky_fill_slope_bits;
 
 static uint32_t leaky_normal_value(uint32_t r, uint32_t es) {
