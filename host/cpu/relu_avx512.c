@@ -421,6 +421,7 @@ leaky32_at(int pass, const uint32_t *in0, const void *in1, uint32_t *out, uint32
 #define SUBN_ALL32        ((__mmask32)0xffffffffu)
 #define SUBN_TAIL32(left) tail32(left)
 #include "leaky32.inc"
+
 /* f64 lanes, 8 per register (cr_fwd64 / cr_pass64 / cr_grad64): four registers make a mask
  * word. The product is (double)slope * x, canonical when it is a NaN (cr_mul64). */
 static inline __m512i mul64_v(__m512d slope, __m512i v) {
