@@ -253,6 +253,7 @@ static clrelu_status run_host(clrelu_context *ctx, const char *fn, clrelu__op *o
         return st;
     clrelu__cpu_fn kernel = ctx->cpu->fn[op->pass][op->op][op->dtype][op->blend];
     op->params.stream = bytes >= ctx->stream_min_bytes;
+    op->params.exact_entries = &ctx->exact_entries;
     const unsigned threads = threads_for(ctx, bytes);
     if (threads == 1) {
         clrelu__fpenv env;

@@ -114,6 +114,7 @@ struct clrelu_context {
     size_t thread_min_bytes;     /* a host call moving fewer bytes stays on the calling thread */
     size_t stream_min_bytes;     /* one moving more uses non-temporal stores where they help */
     atomic_ulong threaded_calls; /* host calls split over threads (tests read it) */
+    atomic_ulong exact_entries;  /* switches to leaky's exact route (cpu/subnormal.h; tests) */
     char error[CLRELU__ERROR_LEN];
 };
 
@@ -309,6 +310,7 @@ void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes)
 /* ... and how many host calls on ctx were split over more than one thread. */
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
 unsigned long clrelu__round_trips_for_testing(clrelu_context *ctx);
+unsigned long clrelu__exact_entries_for_testing(clrelu_context *ctx);
 
 /* kernel_sources.c, generated from the .cl files in kernels/ */
 struct clrelu__kernel_source {

@@ -144,6 +144,7 @@ clrelu_status clrelu__check_desc(clrelu_context *ctx, const char *fn, const clre
     out->params.alpha = desc->alpha;
     out->params.beta = desc->beta;
     out->params.stream = 0; /* the host path decides per call */
+    out->params.exact_entries = NULL;
     set_ceilings(desc, pass, &out->params);
     return CLRELU_OK;
 }

@@ -15,6 +15,10 @@ unsigned long clrelu__round_trips_for_testing(clrelu_context *ctx) {
     return atomic_load(&ctx->round_trips);
 }
 
+unsigned long clrelu__exact_entries_for_testing(clrelu_context *ctx) {
+    return atomic_load(&ctx->exact_entries);
+}
+
 void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes) {
     ctx->stream_min_bytes = bytes;
 }

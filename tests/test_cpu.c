@@ -15,6 +15,7 @@
 void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
 void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
+unsigned long clrelu__exact_entries_for_testing(clrelu_context *ctx);
 
 /* Sizes around every vector width and mask word, for the settings other than the defaults
  * (which run the full test_sizes list). */
@@ -183,6 +184,156 @@ static void test_cpu_family__subnormal_heavy_inputs_match_reference(void **state
         clrelu_context_release(ctx);
     }
     test_case_fill = kit_fill;
+}
+
+/* f32 leaky on x86 switches, block by block (host/cpu/subnormal.h: 256 to 8192 elements), between
+ * the plain FMA loop and an exact route that keeps subnormal operands and results away from the
+ * FMA unit. fill_leaky_blocks makes 1024-element stretches of two kinds in a fixed pattern: all
+ * normal (values whose products with the slope are normal), and heavy (half the elements risky
+ * for the slope: subnormals of both signs, small ones too, whose products land on and near the
+ * ties of the subnormal grid; normals in the binades around where the product turns subnormal,
+ * and ones whose products are a few grid steps from 2^-126; +-0, +-inf, NaNs, the largest and
+ * smallest normals), so that the route is entered, left and entered again within one call, and
+ * at the tails. */
+static uint32_t leaky_fill_slope_bits;
+
+static uint32_t leaky_normal_value(uint32_t r, uint32_t es) {
+    /* |x| in the binades [2^-10, 2^4) and above the product's subnormal range. */
+    uint32_t e = 117 + (r >> 8) % 14;
+    if (es < 127 && e < 128 - es + 1)
+        e = 128 - es + 1 + (r >> 8) % 8;
+    return (r & 0x80000000u) | e << 23 | (r & 0x7fffffu) >> 1;
+}
+
+static uint32_t leaky_risky_value(uint32_t r, uint32_t r2, uint32_t es) {
+    static const uint32_t specials[] = {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u,
+                                        0x7fc00000u, 0xffc00001u, 0x7f800001u, 0x7f7fffffu,
+                                        0xff7fffffu, 0x00800000u, 0x80800000u, 0x00000001u,
+                                        0x80000001u, 0x007fffffu, 0x807fffffu};
+    const uint32_t sign = r & 0x80000000u;
+    /* The exponent field where |slope * x| falls below 2^-126 (at least 1: the normals). */
+    const int bound = es >= 127 ? 1 : 128 - (int)es;
+    switch (r % 6) {
+    case 0: /* a subnormal */
+        return sign | ((r2 & 0x7fffffu) | 1u);
+    case 1: /* a small subnormal: products a few grid steps wide, ties among them */
+        return sign | (1u + (r2 % 64));
+    case 2: { /* a normal in the 26 binades below the bound, or just above it */
+        int e = bound - 24 + (int)(r2 % 27);
+        if (e < 1)
+            e = 1;
+        if (e > 254)
+            e = 254;
+        return sign | (uint32_t)e << 23 | (r2 >> 9 & 0x7fffffu);
+    }
+    case 3:
+        return specials[r2 % (sizeof specials / sizeof specials[0])];
+    case 4: { /* |slope * x| within a few grid steps of 2^-126, on either side */
+        float slope, target, x;
+        const uint32_t t = 0x007ffff8u + r2 % 16;
+        memcpy(&slope, &leaky_fill_slope_bits, sizeof slope);
+        memcpy(&target, &t, sizeof t);
+        x = (float)((double)target / (double)slope);
+        uint32_t b;
+        memcpy(&b, &x, sizeof b);
+        return sign ^ b;
+    }
+    default:
+        return leaky_normal_value(r2, es);
+    }
+}
+
+static void fill_leaky_blocks(clrelu_dtype dtype, void *p, size_t n, uint32_t seed) {
+    assert_int_equal(dtype, CLRELU_DTYPE_F32);
+    const uint32_t es = (leaky_fill_slope_bits >> 23) & 0xffu;
+    uint32_t *w = p, s = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < n; ++i) {
+        s ^= s << 13, s ^= s >> 17, s ^= s << 5;
+        const uint32_t r = s;
+        s ^= s << 13, s ^= s >> 17, s ^= s << 5;
+        const int heavy = (0xb2u >> (i / 1024 % 8)) & 1u; /* blocks 1, 4, 5, 7 of every 8 */
+        w[i] = heavy && (r & 0x40u) ? leaky_risky_value(r, s, es) : leaky_normal_value(r, es);
+    }
+}
+
+static void test_cpu_leaky__subnormal_blocks_match_reference(void **state) {
+    fixture *f = *state;
+    clrelu_context_info info;
+    assert_int_equal(clrelu_context_get_info(f->ctx, &info, sizeof info), CLRELU_OK);
+    /* The ISAs with the exact route (host/cpu/relu_avx2.c, relu_avx512.c). */
+    const int has_route = strcmp(info.cpu_isa, "avx2") == 0 || strcmp(info.cpu_isa, "avx512") == 0;
+    /* Slopes whose exponent is in the route's range [-104, 103], then ones outside it (the plain
+     * loop only: subnormal ones, zero, the smallest normals and huge ones that overflow). */
+    static const float slopes[] = {
+        0.01f,    -0.01f,           1.5f,         -0.375f,   0x1.3p-20f, -0x1.8p-100f, 0x1p-104f,
+        0x1p+22f, 0x1.fffffep+100f, -0x1.4p+103f, 0x1p-105f, 0x1p-126f,  0x1p-149f,    -0x1.8p-140f,
+        0.0f,     0x1p+104f,        3e38f};
+    static const size_t in_range = 10;
+    static const char *const names[] = {"leaky_forward", "leaky_forward_mask", "leaky_backward",
+                                        "leaky_backward_y", "leaky_backward_mask"};
+    static const size_t sizes[] = {8 * 1024 + 37, 3 * 1024 + 31, 1024, 100, 2048 + 1};
+    uint32_t seed = 909;
+    test_case_fill = fill_leaky_blocks;
+    for (int setting = 0; setting < 3; ++setting) {
+        /* One thread, plain and streamed stores; then three threads, each part its own blocks. */
+        clrelu_context *ctx = context_with_threads(setting == 2 ? 3 : 1);
+        if (setting == 1)
+            clrelu__set_stream_min_bytes_for_testing(ctx, 0);
+        if (setting == 2)
+            clrelu__set_thread_min_bytes_for_testing(ctx, 4096);
+        for (size_t k = 0; k < ARRAY_LEN(slopes); ++k) {
+            memcpy(&leaky_fill_slope_bits, &slopes[k], sizeof slopes[k]);
+            const unsigned long before = clrelu__exact_entries_for_testing(ctx);
+            for (size_t o = 0; o < ARRAY_LEN(names); ++o) {
+                const kit_op *op = kit_find_op(names[o]);
+                assert_non_null(op);
+                clrelu_desc d = kit_desc(op, CLRELU_DTYPE_F32);
+                d.negative_slope = slopes[k];
+                if (test_desc_is_invalid(op, &d))
+                    continue;
+                for (size_t z = 0; z < ARRAY_LEN(sizes); ++z, ++seed)
+                    run_host_case(ctx, op, &d, sizes[z], z == 1 ? CASE_OVER_IN0 : CASE_SEPARATE,
+                                  z % 2 ? seed % 16 : 0, seed);
+            }
+            const unsigned long entries = clrelu__exact_entries_for_testing(ctx) - before;
+            if (has_route && k < in_range && entries == 0) {
+                print_error("slope %a: the exact route was never taken\n", (double)slopes[k]);
+                fail();
+            }
+            if (k >= in_range && entries != 0) {
+                print_error("slope %a is outside the route's range, yet it was taken %lu times\n",
+                            (double)slopes[k], entries);
+                fail();
+            }
+        }
+        clrelu_context_release(ctx);
+    }
+    test_case_fill = kit_fill;
+}
+
+/* On normal data the plain loop never leaves for the exact route (it would only be slower). */
+static void test_cpu_leaky__normal_data_stays_on_the_plain_loop(void **state) {
+    fixture *f = *state;
+    static const float slopes[] = {0.01f, -0.2f, 1.5f};
+    enum { N = 5 * 1024 + 7 };
+    static uint32_t x[N], dy[N], out[N];
+    uint32_t s = 77;
+    const unsigned long before = clrelu__exact_entries_for_testing(f->ctx);
+    for (size_t k = 0; k < ARRAY_LEN(slopes); ++k) {
+        uint32_t es;
+        memcpy(&es, &slopes[k], sizeof es);
+        es = (es >> 23) & 0xffu;
+        for (size_t i = 0; i < N; ++i) {
+            s ^= s << 13, s ^= s >> 17, s ^= s << 5;
+            x[i] = leaky_normal_value(s, es);
+            dy[i] = leaky_normal_value(s * 2654435761u, es);
+        }
+        clrelu_desc d = clrelu_desc_make(CLRELU_OP_LEAKY_RELU, CLRELU_DTYPE_F32);
+        d.negative_slope = slopes[k];
+        assert_int_equal(clrelu_forward_host(f->ctx, &d, N, x, out), CLRELU_OK);
+        assert_int_equal(clrelu_backward_host(f->ctx, &d, N, dy, x, out), CLRELU_OK);
+    }
+    assert_int_equal(clrelu__exact_entries_for_testing(f->ctx) - before, 0);
 }
 
 /* The kernels that decode, compute and encode in registers (f16 and bf16 with leaky or
@@ -393,6 +544,8 @@ int main(void) {
         cmocka_unit_test(test_cpu_family__in_place),
         cmocka_unit_test(test_cpu_family__every_special_in_every_lane),
         cmocka_unit_test(test_cpu_family__subnormal_heavy_inputs_match_reference),
+        cmocka_unit_test(test_cpu_leaky__subnormal_blocks_match_reference),
+        cmocka_unit_test(test_cpu_leaky__normal_data_stays_on_the_plain_loop),
         cmocka_unit_test(test_cpu_fused__every_tail_and_alignment),
         cmocka_unit_test(test_cpu_threads__match_reference_around_the_threshold),
         cmocka_unit_test(test_cpu_threads__match_reference_around_the_default_threshold),

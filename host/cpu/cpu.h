@@ -3,6 +3,7 @@
 #ifndef CLRELU_CPU_H
 #define CLRELU_CPU_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,9 @@ typedef struct clrelu__params {
     /* The whole call's arrays are larger than the last-level cache: kernels that have them use
      * non-temporal stores (set per call by host_api.c; see clrelu__cpu_stream_min_bytes). */
     int stream;
+    /* Where the f32 leaky kernels count their switches to the exact route for subnormals
+     * (subnormal.h), or NULL: the context's count, which tests read. */
+    atomic_ulong *exact_entries;
 } clrelu__params;
 
 /* Passes, ops (CR_RELU, CR_LEAKY, CR_CLIPPED in relu_math.h), dtypes (clrelu_dtype order) and

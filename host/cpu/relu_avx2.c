@@ -12,6 +12,7 @@
 #include "relu_math.h"
 
 #include "relu_bits.h"
+#include "subnormal.h"
 
 static inline __m256i keep_mask(__m256i b) {
     const __m256i abs = _mm256_set1_epi32((int)CLRELU__F32_ABS);
@@ -114,7 +115,8 @@ static inline __m256i canon32_v(__m256 r) {
         r, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fc00000)), _mm256_cmp_ps(r, r, _CMP_UNORD_Q)));
 }
 
-/* slope * v, one rounding, on the FMA unit (CR_FMUL: no slow path for subnormal products). */
+/* slope * v, one rounding, on the FMA unit (CR_FMUL: no slow path for subnormal products on AMD
+ * Zen 4; Intel cores take an assist, which f32 leaky avoids by leaky32's exact route below). */
 static inline __m256i mul32_v(__m256 slope, __m256i v) {
     return canon32_v(
         _mm256_fmadd_ps(slope, _mm256_castsi256_ps(v), _mm256_set1_ps(clrelu__neg_zero_f)));
@@ -628,6 +630,99 @@ ALWAYS_INLINE void fast_bits_bwdm(int wide, int op, size_t n, const void *dy, co
 }
 
 #define CLRELU_HAS_FAST_BITS 1
+
+/* ---------------------------------------------------------------------------------------------
+ * f32 leaky without blending, every pass (kernels.inc's LEAKY32): blocks of the plain loop, or
+ * of the exact route for subnormals where the flags showed assists (subnormal.h). AVX2 has no
+ * unsigned compares: a - 1 < b unsigned is (a + 0x7fffffff) < (b ^ 2^31) signed.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct subn_v {
+    __m256 s, as;
+    __m256i bound_b, tiny_b, tiny_sub;
+} subn_v;
+
+static inline subn_v subn_v_make(const clrelu__subn *k) {
+    return (subn_v){_mm256_set1_ps(k->slope), _mm256_set1_ps(k->abs_slope),
+                    _mm256_set1_epi32((int)(k->bound_m1 ^ 0x80000000u)),
+                    _mm256_set1_epi32((int)(k->tiny_below ^ 0x80000000u)),
+                    _mm256_set1_epi32((int)k->tiny_sub)};
+}
+
+/* slope * v as mul32_v makes it, with no subnormal operand or result (subnormal.h); *any gets
+ * the risky lanes. canon: make a NaN product canonical (forward puts NaN lanes back anyway). */
+static inline __m256i mul32_exact(const subn_v *k, __m256i v, __m256i *any, int canon) {
+    const __m256i av = _mm256_and_si256(v, _mm256_set1_epi32(0x7fffffff));
+    const __m256i risky =
+        _mm256_cmpgt_epi32(k->bound_b, _mm256_add_epi32(av, _mm256_set1_epi32(0x7fffffff)));
+    const __m256i sub = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x00800000), av);
+    const __m256i scale = _mm256_set1_epi32(CLRELU__SUBN_SCALE_BITS);
+    *any = _mm256_or_si256(*any, risky);
+    /* |x| * 2^149 on risky lanes: the exponent raised, or a subnormal's mantissa converted. */
+    __m256i xs = _mm256_add_epi32(av, _mm256_and_si256(risky, scale));
+    xs = sel32_v(sub, _mm256_castps_si256(_mm256_cvtepi32_ps(av)), xs);
+    const __m256 x1 = _mm256_castsi256_ps(xs);
+    const __m256i p = _mm256_castps_si256(_mm256_fmadd_ps(k->s, x1, _mm256_set1_ps(-0.0f)));
+    const __m256i pm = _mm256_castps_si256(_mm256_fmadd_ps(k->as, x1, _mm256_set1_ps(0x1p23f)));
+    const __m256i tiny = _mm256_and_si256(
+        risky,
+        _mm256_cmpgt_epi32(k->tiny_b, _mm256_xor_si256(p, _mm256_set1_epi32((int)0x80000000u))));
+    __m256i r = _mm256_sub_epi32(p, _mm256_and_si256(risky, scale));
+    r = sel32_v(tiny, _mm256_sub_epi32(pm, k->tiny_sub), r);
+    r = _mm256_xor_si256(r, _mm256_xor_si256(v, av)); /* r ^ x's sign */
+    return canon ? sel32_v(nan32_v(v), _mm256_set1_epi32(0x7fc00000), r) : r;
+}
+
+/* 32 elements of leaky from g (forward: x where it passes or is NaN, else slope * x; backward:
+ * dy where s passes, or the bit of word, else slope * dy) into y; returns the pass bits. */
+ALWAYS_INLINE uint32_t leaky32_step(int pass, const uint32_t *g, const uint32_t *s, uint32_t word,
+                                    uint32_t *y, __m256 slope, const subn_v *k, __m256i *any,
+                                    int nt) {
+    const int fwd = pass == CLRELU__PASS_FWD || pass == CLRELU__PASS_FWD_MASK;
+    uint32_t bits = 0;
+    for (int q = 0; q < 4; ++q) {
+        const __m256i gv = _mm256_loadu_si256((const __m256i *)(g + 8 * q));
+        const __m256i gt0 = pass == CLRELU__PASS_BWD_MASK ? bits32_v(word >> (8 * q))
+                            : pass == CLRELU__PASS_BWD
+                                ? gt0_32_v(_mm256_loadu_si256((const __m256i *)(s + 8 * q)))
+                                : gt0_32_v(gv);
+        const __m256i m = k ? mul32_exact(k, gv, any, !fwd) : mul32_v(slope, gv);
+        const __m256i keep = fwd ? _mm256_or_si256(gt0, nan32_v(gv)) : gt0;
+        store256(y + 8 * q, sel32_v(keep, gv, m), nt);
+        bits |= movemask32(gt0) << (8 * q);
+    }
+    return bits;
+}
+
+/* The step at element i: whole, or the last left elements on zero-padded copies. */
+ALWAYS_INLINE void leaky32_at(int pass, const void *in0, const void *in1, void *out, uint32_t *mask,
+                              size_t i, size_t left, int whole, __m256 slope, const subn_v *k,
+                              __m256i *any, int nt) {
+    const uint32_t *g = (const uint32_t *)in0 + i;
+    const uint32_t *s = pass == CLRELU__PASS_BWD ? (const uint32_t *)in1 + i : NULL;
+    const uint32_t word = pass == CLRELU__PASS_BWD_MASK ? ((const uint32_t *)in1)[i / 32] : 0;
+    uint32_t *y = (uint32_t *)out + i, bits;
+    if (whole) {
+        bits = leaky32_step(pass, g, s, word, y, slope, k, any, nt);
+    } else {
+        _Alignas(32) uint32_t tg[32] = {0}, ts[32] = {0}, ty[32];
+        memcpy(tg, g, left * 4);
+        if (s)
+            memcpy(ts, s, left * 4);
+        bits = leaky32_step(pass, tg, ts, word, ty, slope, k, any, 0) & low_bits(left);
+        memcpy(y, ty, left * 4);
+    }
+    if (pass == CLRELU__PASS_FWD_MASK)
+        mask[i / 32] = bits;
+}
+
+#define SUBN_VF           __m256
+#define SUBN_SET1         _mm256_set1_ps
+#define SUBN_ANY_T        __m256i
+#define SUBN_NONE         _mm256_setzero_si256()
+#define SUBN_ANY(any)     (!_mm256_testz_si256((any), (any)))
+#define SUBN_ALL32        32
+#define SUBN_TAIL32(left) (left)
+#include "leaky32.inc"
 
 /* ---------------------------------------------------------------------------------------------
  * f64 without blending (4 lanes per register, 8 registers a mask word): cr_fwd64, cr_pass64,

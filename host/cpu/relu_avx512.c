@@ -9,6 +9,7 @@
 
 #include "cpu.h"
 #include "relu_math.h"
+#include "subnormal.h"
 
 static inline __mmask16 keep_mask(__m512i b) {
     const __m512i abs = _mm512_set1_epi32(0x7fffffff);
@@ -116,7 +117,8 @@ static inline __mmask32 bits16_step(int op, __m512i h, __m512i inf, __m512i c_ou
 
 /* slope * v with a NaN product made canonical (cr_mul32): one rounding, MXCSR as the call set
  * it (no flush to zero). As CR_FMUL, fma(slope, v, -0): the product's bits, from the FMA unit,
- * which has no slow path for a subnormal product. */
+ * which on AMD Zen 4 has no slow path for a subnormal product; Intel cores take an assist, which
+ * f32 leaky avoids by leaky32's exact route below (subnormal.h). */
 static inline __m512i mul32_v(__m512 slope, __m512i v) {
     const __m512 r =
         _mm512_fmadd_ps(slope, _mm512_castsi512_ps(v), _mm512_set1_ps(clrelu__neg_zero_f));
@@ -331,6 +333,95 @@ static inline __attribute__((always_inline)) void fast_bits_bwdm(int wide, int o
 }
 
 #define CLRELU_HAS_FAST_BITS 1
+
+/* f32 leaky without blending, every pass (kernels.inc's LEAKY32): blocks of the plain loop
+ * above, or of the exact route for subnormals where the flags showed assists (subnormal.h). */
+typedef struct subn_v {
+    __m512 s, as;
+    __m512i bound_m1, tiny_below, tiny_sub;
+} subn_v;
+
+static inline subn_v subn_v_make(const clrelu__subn *k) {
+    return (subn_v){_mm512_set1_ps(k->slope), _mm512_set1_ps(k->abs_slope),
+                    _mm512_set1_epi32((int)k->bound_m1), _mm512_set1_epi32((int)k->tiny_below),
+                    _mm512_set1_epi32((int)k->tiny_sub)};
+}
+
+/* slope * v as mul32_v makes it, with no subnormal operand or result (subnormal.h); *any gets
+ * the risky lanes. canon: make a NaN product canonical (forward puts NaN lanes back anyway). */
+static inline __m512i mul32_exact(const subn_v *k, __m512i v, __mmask16 *any, int canon) {
+    const __m512i av = _mm512_and_si512(v, _mm512_set1_epi32(0x7fffffff));
+    const __mmask16 risky =
+        _mm512_cmplt_epu32_mask(_mm512_sub_epi32(av, _mm512_set1_epi32(1)), k->bound_m1);
+    const __mmask16 sub = _mm512_cmplt_epu32_mask(av, _mm512_set1_epi32(0x00800000));
+    *any |= risky;
+    /* |x| * 2^149 on risky lanes: the exponent raised, or a subnormal's mantissa converted. */
+    __m512i xs = _mm512_mask_add_epi32(av, risky, av, _mm512_set1_epi32(CLRELU__SUBN_SCALE_BITS));
+    xs = _mm512_castps_si512(_mm512_mask_cvtepi32_ps(_mm512_castsi512_ps(xs), sub, av));
+    const __m512 x1 = _mm512_castsi512_ps(xs);
+    const __m512i p = _mm512_castps_si512(_mm512_fmadd_ps(k->s, x1, _mm512_set1_ps(-0.0f)));
+    const __m512i pm = _mm512_castps_si512(_mm512_fmadd_ps(k->as, x1, _mm512_set1_ps(0x1p23f)));
+    const __mmask16 tiny = _mm512_mask_cmplt_epu32_mask(risky, p, k->tiny_below);
+    __m512i r = _mm512_mask_sub_epi32(p, risky, p, _mm512_set1_epi32(CLRELU__SUBN_SCALE_BITS));
+    r = _mm512_mask_sub_epi32(r, tiny, pm, k->tiny_sub);
+    r = _mm512_ternarylogic_epi32(r, v, av, 0x96); /* r ^ x's sign */
+    if (canon)
+        r = _mm512_mask_mov_epi32(r, _mm512_cmpgt_epu32_mask(av, _mm512_set1_epi32(0x7f800000)),
+                                  _mm512_set1_epi32(0x7fc00000));
+    return r;
+}
+
+/* 16 lanes of a leaky step: forward (s = x: x where it passes or is NaN, else slope * x) or
+ * backward (dy where s passes, else slope * dy); returns the pass bits. */
+static inline __attribute__((always_inline)) __mmask16 leaky16(int pass, __m512i g, __m512i s,
+                                                               __mmask16 word, __m512 slope,
+                                                               const subn_v *k, __mmask16 *any,
+                                                               __m512i *out) {
+    const __m512i inf = _mm512_set1_epi32(0x7f800000);
+    const __mmask16 gt0 =
+        pass == CLRELU__PASS_BWD_MASK
+            ? word
+            : _mm512_cmplt_epu32_mask(_mm512_sub_epi32(s, _mm512_set1_epi32(1)), inf);
+    const int fwd = pass == CLRELU__PASS_FWD || pass == CLRELU__PASS_FWD_MASK;
+    const __m512i m = k ? mul32_exact(k, g, any, !fwd) : mul32_v(slope, g);
+    const __mmask16 keep =
+        fwd ? gt0 | _mm512_cmpgt_epu32_mask(_mm512_and_si512(g, _mm512_set1_epi32(0x7fffffff)), inf)
+            : gt0;
+    *out = _mm512_mask_mov_epi32(m, keep, g);
+    return gt0;
+}
+
+/* One 32-element step of leaky from i (lanes in mask m). */
+static inline __attribute__((always_inline)) void
+leaky32_at(int pass, const uint32_t *in0, const void *in1, uint32_t *out, uint32_t *mask, size_t i,
+           __mmask32 m, int whole, __m512 slope, const subn_v *k, __mmask16 *any, int nt) {
+    uint32_t bits = 0;
+    for (int h = 0; h < 2; ++h) {
+        const __mmask16 mh = (__mmask16)(m >> (16 * h));
+        const size_t j = i + 16 * (size_t)h;
+        const __m512i g = ld32(in0 + j, mh, whole);
+        const __m512i s = pass == CLRELU__PASS_BWD ? ld32((const uint32_t *)in1 + j, mh, whole) : g;
+        const __mmask16 word = pass == CLRELU__PASS_BWD_MASK
+                                   ? (__mmask16)(((const uint32_t *)in1)[i / 32] >> (16 * h))
+                                   : 0;
+        __m512i y;
+        const __mmask16 gt0 = leaky16(pass, g, s, word, slope, k, any, &y);
+        st32(out + j, mh, y, whole, nt);
+        bits |= (uint32_t)(gt0 & mh) << (16 * h);
+    }
+    if (pass == CLRELU__PASS_FWD_MASK)
+        mask[i / 32] = bits;
+}
+
+#define SUBN_VF           __m512
+#define SUBN_SET1         _mm512_set1_ps
+#define SUBN_ANY_T        __mmask16
+#define SUBN_NONE         0
+#define SUBN_ANY(any)     ((any) != 0)
+#define SUBN_ALL32        ((__mmask32)0xffffffffu)
+#define SUBN_TAIL32(left) tail32(left)
+#include "leaky32.inc"
+
 /* f64 lanes, 8 per register (cr_fwd64 / cr_pass64 / cr_grad64): four registers make a mask
  * word. The product is (double)slope * x, canonical when it is a NaN (cr_mul64). */
 static inline __m512i mul64_v(__m512d slope, __m512i v) {
