@@ -131,6 +131,30 @@ static void test_cpu_family__every_special_in_every_lane(void **state) {
     }
 }
 
+/* Leaky with slopes of every sign and size, the configurations' aside: kernels may pick a
+ * leaner loop by the slope (AVX2's for a positive one lets +0 pass as the positives do), and a
+ * negative or zero slope must not take it: s * +0 is -0 there, s * -inf NaN or +inf. */
+static void test_cpu_leaky__every_slope_matches_reference(void **state) {
+    fixture *f = *state;
+    static const float slopes[] = {-0.5f, -0.0f, -3.4028235e38f, 1e-45f, 1.0f, 3.4028235e38f};
+    uint32_t seed = 4242;
+    for (size_t o = 0; o < kit_ops_count; ++o) {
+        for (size_t t = 0; t < kit_dtypes_count; ++t) {
+            clrelu_desc d = test_desc(&kit_ops[o], kit_dtypes[t].dtype, &test_configs[0]);
+            if (d.op != CLRELU_OP_LEAKY_RELU)
+                continue;
+            for (size_t v = 0; v < ARRAY_LEN(slopes); ++v) {
+                d.negative_slope = slopes[v];
+                if (test_desc_is_invalid(&kit_ops[o], &d))
+                    continue;
+                for (size_t s = 0; s < ARRAY_LEN(small_sizes); ++s, ++seed)
+                    run_host_case(f->ctx, &kit_ops[o], &d, small_sizes[s], CASE_SEPARATE, seed % 4,
+                                  seed);
+            }
+        }
+    }
+}
+
 /* A context on the forced ISA with CLRELU_NUM_THREADS = threads. */
 static clrelu_context *context_with_threads(unsigned threads) {
     char value[16];
@@ -543,6 +567,7 @@ int main(void) {
         cmocka_unit_test(test_cpu_family__matches_reference_bitwise),
         cmocka_unit_test(test_cpu_family__in_place),
         cmocka_unit_test(test_cpu_family__every_special_in_every_lane),
+        cmocka_unit_test(test_cpu_leaky__every_slope_matches_reference),
         cmocka_unit_test(test_cpu_family__subnormal_heavy_inputs_match_reference),
         cmocka_unit_test(test_cpu_leaky__subnormal_blocks_match_reference),
         cmocka_unit_test(test_cpu_leaky__normal_data_stays_on_the_plain_loop),

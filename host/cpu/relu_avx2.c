@@ -538,10 +538,51 @@ ALWAYS_INLINE void bwdm16_step(const uint16_t *dy, uint32_t word, uint16_t *dx, 
     }
 }
 
+/* f32 leaky forward without a mask for a slope that is positive and finite (the usual one), in
+ * about half of fwd32_step's instructions: 7 per 8 lanes against 13, where in cache (2^16
+ * elements) fwd32_step ran at 48% of copy on the 2-vCPU Intel Xeon. With such a slope a product
+ * of a number is never NaN, so it needs no canonical NaN, and slope * +0 = +0, so +0 may pass
+ * as the positives do: x passes unchanged exactly where its bits, as a signed integer, are above
+ * -inf's (the positives, +0, and every NaN, the negative ones being above -inf), and one compare
+ * decides. The product is mul32_v's (cr_mul32) without the canonical NaN. */
+static inline int leaky_slope_is_lean(float slope) {
+    return slope > 0.0f && slope <= 3.4028235e38f;
+}
+
+ALWAYS_INLINE void leaky_lean_fwd(size_t n, const uint32_t *x, uint32_t *y, float slope,
+                                  int stream) {
+    const __m256 sl = _mm256_set1_ps(slope), neg0 = _mm256_set1_ps(clrelu__neg_zero_f);
+    const __m256i neg_inf = _mm256_set1_epi32((int)0xff800000u);
+    const int nt = stream && !((uintptr_t)y & 63);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int q = 0; q < 4; ++q) {
+            const __m256i b = _mm256_loadu_si256((const __m256i *)(x + i + 8 * q));
+            const __m256i keep = _mm256_cmpgt_epi32(b, neg_inf);
+            const __m256i r =
+                _mm256_castps_si256(_mm256_fmadd_ps(sl, _mm256_castsi256_ps(b), neg0));
+            store256(y + i + 8 * q,
+                     _mm256_or_si256(_mm256_and_si256(keep, b), _mm256_andnot_si256(keep, r)), nt);
+        }
+    }
+    if (nt)
+        _mm_sfence();
+    if (i < n) {
+        clrelu__params p;
+        memset(&p, 0, sizeof p);
+        p.slope = slope;
+        fused_fwd(0, CR_LEAKY, CR_PLAIN, n - i, x + i, y + i, NULL, &p);
+    }
+}
+
 /* Forward (mask may be NULL). wide: f32 lanes, else 16-bit lanes with inf the type's. */
 ALWAYS_INLINE void fast_bits_fwd(int wide, int op, size_t n, const void *in, void *out,
                                  uint32_t *mask, uint32_t inf, uint32_t c_out, uint32_t c_pass,
                                  float slope, int stream) {
+    if (wide && op == CR_LEAKY && !mask && leaky_slope_is_lean(slope)) {
+        leaky_lean_fwd(n, in, out, slope, stream);
+        return;
+    }
     if (wide) {
         clrelu__params p;
         memset(&p, 0, sizeof p);

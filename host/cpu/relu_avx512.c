@@ -707,6 +707,16 @@ static inline __attribute__((always_inline)) void bwd_step(int id, int op, int b
     st16(d, m, _mm512_mask_mov_epi16(enc32_v(id, t), pass & nan16_m(g, k->inf16), g), whole, nt);
 }
 
+/* The 16-bit steps prefetch each array they read PREFETCH_BYTES ahead, as relu_avx2.c's (which
+ * says why: the hardware prefetchers do not keep ahead of a 16-bit step's streams past the L2,
+ * the blends' worst, and GCC 12 drops _mm_prefetch from these loops). A step is one 64-byte line
+ * of each array. A prefetch never faults, so lines past an array's end cost only the fetch. */
+#define PREFETCH_BYTES 2048
+static inline void prefetch_step(int id, const void *p, size_t i) {
+    if (id != 0)
+        __asm__ volatile("prefetcht0 %0" : : "m"(*((const char *)p + 2 * i + PREFETCH_BYTES)));
+}
+
 /* Forward (mask may be NULL), backward from x or y, backward from the mask. */
 static inline __attribute__((always_inline)) void fused_fwd(int id, int op, int bl, size_t n,
                                                             const void *in, void *out,
@@ -716,6 +726,9 @@ static inline __attribute__((always_inline)) void fused_fwd(int id, int op, int 
     const fused_k k = fused_k_make(id, p);
 #define FUSED_FWD_STEP(i, m, whole)                                                                \
     do {                                                                                           \
+        prefetch_step(id, in, i);                                                                  \
+        if (bl == CR_BLEND)                                                                        \
+            prefetch_step(id, out, i);                                                             \
         const uint32_t word = fwd_step(id, op, bl, in, out, i, m, whole, &k, nt);                  \
         if (mask)                                                                                  \
             mask[(i) / 32] = word;                                                                 \
@@ -731,7 +744,14 @@ static inline __attribute__((always_inline)) void fused_bwd(int id, int op, int 
                                                             const clrelu__params *p) {
     const int nt = p->stream && !((uintptr_t)dx & 63);
     const fused_k k = fused_k_make(id, p);
-#define FUSED_BWD_STEP(i, m, whole) bwd_step(id, op, bl, dy, s, 0, dx, i, m, whole, &k, nt)
+#define FUSED_BWD_STEP(i, m, whole)                                                                \
+    do {                                                                                           \
+        prefetch_step(id, dy, i);                                                                  \
+        prefetch_step(id, s, i);                                                                   \
+        if (bl == CR_BLEND)                                                                        \
+            prefetch_step(id, dx, i);                                                              \
+        bwd_step(id, op, bl, dy, s, 0, dx, i, m, whole, &k, nt);                                   \
+    } while (0)
     FOR_STEPS(n, FUSED_BWD_STEP);
 #undef FUSED_BWD_STEP
     if (nt)
@@ -744,7 +764,12 @@ static inline __attribute__((always_inline)) void fused_bwdm(int id, int op, int
     const int nt = p->stream && !((uintptr_t)dx & 63);
     const fused_k k = fused_k_make(id, p);
 #define FUSED_BWDM_STEP(i, m, whole)                                                               \
-    bwd_step(id, op, bl, dy, NULL, words[(i) / 32], dx, i, m, whole, &k, nt)
+    do {                                                                                           \
+        prefetch_step(id, dy, i);                                                                  \
+        if (bl == CR_BLEND)                                                                        \
+            prefetch_step(id, dx, i);                                                              \
+        bwd_step(id, op, bl, dy, NULL, words[(i) / 32], dx, i, m, whole, &k, nt);                  \
+    } while (0)
     FOR_STEPS(n, FUSED_BWDM_STEP);
 #undef FUSED_BWDM_STEP
     if (nt)
