@@ -435,7 +435,9 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
         const int whole = once && aligned && g.mode != CH_MERGED;
         char name[16];
         snprintf(name, sizeof name, "ch_%s%s", backward ? "bwd" : "fwd",
-                 whole ? "_w" : once ? (aligned ? "1_a" : "1_u") : (aligned ? "_a" : "_u"));
+                 whole  ? "_w"
+                 : once ? (aligned ? "1_a" : "1_u")
+                        : (aligned ? "_a" : "_u"));
         cl_kernel k = NULL;
         if ((st = clrelu__get_kernel(ctx, fn, options, name, &k)) != CLRELU_OK)
             goto out;
