@@ -428,9 +428,16 @@ static clrelu_status run(clrelu_context *ctx, const char *fn, const clrelu_desc 
         const size_t count[3] = {g.nv, g.mode == CH_RUNS ? s.chans : 1, g.rows};
         ch_range range;
         const int once = range_for(ctx, count, &range);
+        const int aligned = aligned_rows(ctx, &call, &g, vec, a, given);
+        /* Every row whole aligned vectors and one row per work-item: the whole-vector kernel
+         * (ch_fwd_w, ch_bwd_w), which decides nothing per work-item. aligned_rows holds
+         * inner (RUNS) or the channels (COLS) to a multiple of VEC. */
+        const int whole = once && aligned && g.mode != CH_MERGED;
         char name[16];
-        snprintf(name, sizeof name, "ch_%s%s_%s", backward ? "bwd" : "fwd", once ? "1" : "",
-                 aligned_rows(ctx, &call, &g, vec, a, given) ? "a" : "u");
+        snprintf(name, sizeof name, "ch_%s%s", backward ? "bwd" : "fwd",
+                 whole  ? "_w"
+                 : once ? (aligned ? "1_a" : "1_u")
+                        : (aligned ? "_a" : "_u"));
         cl_kernel k = NULL;
         if ((st = clrelu__get_kernel(ctx, fn, options, name, &k)) != CLRELU_OK)
             goto out;

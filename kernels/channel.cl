@@ -90,6 +90,22 @@ static inline CB ch_grad_s(CB s, CB dy, CB a, float slope, CB c_pass) {
 #endif
 }
 
+/* MERGED: lane k is channel (j + k) % chans (a gather, once per work-item and row walk;
+ * lane by lane, as a private array would cost PoCL a copy per work-item). Apart from
+ * ch_side_v, so that ch_side_v stays small enough to inline: PoCL 3.1 kept ch_side_v, gather
+ * included, as a call per work-item, spilling the vectors around it (perf annotate), and the
+ * channels-first PReLU ran at 68% of copy. */
+static DV ch_side_gather(__global const S *p, const ulong off, const ulong j, const ulong chans) {
+    DV v;
+    ulong ch = j % chans;
+#define CH_LANE(l, k)                                                                             \
+    v.l = DEC(p[off + ch]);                                                                       \
+    ch = ch + 1 == chans ? 0 : ch + 1;
+    FOR_LANES(CH_LANE)
+#undef CH_LANE
+    return v;
+}
+
 /* A per-channel array's values for the VEC lanes at column j of a row (channel c in RUNS). */
 static inline DV ch_side_v(__global const S *p, const ulong off, const uint mode, const ulong j,
                            const ulong chans, const ulong c) {
@@ -100,16 +116,7 @@ static inline DV ch_side_v(__global const S *p, const ulong off, const uint mode
      * the array (Oclgrind caught it with 16-lane vectors and 17 channels). */
     if (mode == CH_COLS)
         return j + CLRELU_VEC <= chans ? CV_DEC(VLOAD(0, p + off + j)) : (DV)0;
-    /* MERGED: lane k is channel (j + k) % chans (a gather, once per work-item and row walk;
-     * lane by lane, as a private array would cost PoCL a copy per work-item). */
-    DV v;
-    ulong ch = j % chans;
-#define CH_LANE(l, k)                                                                             \
-    v.l = DEC(p[off + ch]);                                                                       \
-    ch = ch + 1 == chans ? 0 : ch + 1;
-    FOR_LANES(CH_LANE)
-#undef CH_LANE
-    return v;
+    return ch_side_gather(p, off, j, chans);
 }
 
 /* ... and the value for column k alone (the tails). */
@@ -138,6 +145,32 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
     if (j >= width || c >= chans)                                                                 \
         return;
 
+/* One whole vector at element e of every tensor: the forward and the dx step, shared by
+ * ch_fwd / ch_bwd and the whole-vector kernels (bv, av: the lanes' bias and slopes). */
+#define CH_FWD_VEC(LOAD, STORE, e)                                                                \
+    {                                                                                             \
+        DV s = CV_DEC(LOAD(0, x + x_off + (e)));                                                  \
+        if (flags & CH_BIAS)                                                                      \
+            s = add_v(s, bv);                                                                     \
+        if (flags & CH_Z)                                                                         \
+            s = add_v(s, CV_DEC(LOAD(0, z + z_off + (e))));                                       \
+        const DV old = CLRELU_BLEND == CR_BLEND ? CV_DEC(LOAD(0, y + y_off + (e))) : (DV)0;       \
+        STORE(CV_ENC(blend_v(ch_fwd_v(s, av, slope, (CB)ceil_out), old, alpha, beta)), 0,         \
+              y + y_off + (e));                                                                   \
+    }
+#define CH_BWD_VEC(LOAD, STORE, e)                                                                \
+    {                                                                                             \
+        DV s = CV_DEC(LOAD(0, src + src_off + (e)));                                              \
+        if (flags & CH_BIAS)                                                                      \
+            s = add_v(s, bv);                                                                     \
+        if (flags & CH_Z)                                                                         \
+            s = add_v(s, CV_DEC(LOAD(0, z + z_off + (e))));                                       \
+        const DV g = CV_DEC(LOAD(0, dy + dy_off + (e)));                                          \
+        const DV old = CLRELU_BLEND == CR_BLEND ? CV_DEC(LOAD(0, dx + dx_off + (e))) : (DV)0;     \
+        STORE(CV_ENC(blend_v(ch_grad_v(s, g, av, slope, (CB)ceil_pass), old, alpha, beta)), 0,    \
+              dx + dx_off + (e));                                                                 \
+    }
+
 #define CH_ARGS_SHAPE                                                                             \
     const ulong rows, const ulong chans, const ulong inner, const ulong pitch,                   \
         const ulong width, const ulong total, const uint mode, const uint flags
@@ -156,17 +189,8 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
             /* the vector, or the row's tail: loops rather than if/else, which PoCL compiles */   \
             /* far better here (measured 1.5-2x) */                                               \
             const ulong vend = j + CLRELU_VEC <= len ? j + CLRELU_VEC : j;                        \
-            for (ulong v = j; v < vend; v += CLRELU_VEC) {                                        \
-                DV s = CV_DEC(LOAD(0, x + x_off + base + v));                                     \
-                if (flags & CH_BIAS)                                                              \
-                    s = add_v(s, bv);                                                             \
-                if (flags & CH_Z)                                                                 \
-                    s = add_v(s, CV_DEC(LOAD(0, z + z_off + base + v)));                          \
-                const DV old = CLRELU_BLEND == CR_BLEND ? CV_DEC(LOAD(0, y + y_off + base + v))   \
-                                                        : (DV)0;                                  \
-                STORE(CV_ENC(blend_v(ch_fwd_v(s, av, slope, (CB)ceil_out), old, alpha, beta)), 0, \
-                      y + y_off + base + v);                                                      \
-            }                                                                                     \
+            for (ulong v = j; v < vend; v += CLRELU_VEC)                                          \
+                CH_FWD_VEC(LOAD, STORE, base + v)                                                 \
             {                                                                                     \
                 for (ulong k = vend == j ? j : len; k < len; ++k) {                               \
                     CB s = DEC(x[x_off + base + k]);                                              \
@@ -199,20 +223,8 @@ static inline CB ch_side_s(__global const S *p, const ulong off, const uint mode
         ROWS {                                                                                    \
             CH_ROW(r)                                                                             \
             const ulong vend = j + CLRELU_VEC <= len ? j + CLRELU_VEC : j; /* as ch_fwd */       \
-            for (ulong v = j; v < vend; v += CLRELU_VEC) {                                        \
-                DV s = CV_DEC(LOAD(0, src + src_off + base + v));                                 \
-                if (flags & CH_BIAS)                                                              \
-                    s = add_v(s, bv);                                                             \
-                if (flags & CH_Z)                                                                 \
-                    s = add_v(s, CV_DEC(LOAD(0, z + z_off + base + v)));                          \
-                const DV g = CV_DEC(LOAD(0, dy + dy_off + base + v));                             \
-                const DV old = CLRELU_BLEND == CR_BLEND                                           \
-                                   ? CV_DEC(LOAD(0, dx + dx_off + base + v))                      \
-                                   : (DV)0;                                                       \
-                STORE(CV_ENC(blend_v(ch_grad_v(s, g, av, slope, (CB)ceil_pass), old, alpha,       \
-                                     beta)),                                                      \
-                      0, dx + dx_off + base + v);                                                 \
-            }                                                                                     \
+            for (ulong v = j; v < vend; v += CLRELU_VEC)                                          \
+                CH_BWD_VEC(LOAD, STORE, base + v)                                                 \
             {                                                                                     \
                 for (ulong k = vend == j ? j : len; k < len; ++k) {                               \
                     CB s = DEC(src[src_off + base + k]);                                          \
@@ -244,6 +256,46 @@ CH_DEFINE(_a, LOAD_A, STORE_A, CH_ROWS_LOOP)
 CH_DEFINE(_u, LOAD_U, STORE_U, CH_ROWS_LOOP)
 CH_DEFINE(1_a, LOAD_A, STORE_A, CH_ROWS_ONCE)
 CH_DEFINE(1_u, LOAD_U, STORE_U, CH_ROWS_ONCE)
+
+/* Whole vectors: RUNS or COLS where every row is whole aligned vectors (the _a conditions with
+ * the row length a multiple of VEC) and the range covers every row, as on CPU devices. One
+ * vector per work-item and nothing else to decide: no tail, no row loop. In COLS the range's
+ * dimension 1 is 1, so base is r * pitch there too. PoCL 3.1 and Intel's CPU compiler vectorise
+ * neither kernel across work-items (one 64-byte vector each is already the width), so what a
+ * work-item does besides its vector is what the shape costs: ch_fwd1_a's generic row walk
+ * (mode selects, the tail's bounds, the side arrays behind a mode switch) is several times
+ * the instructions of the vector step itself. */
+#define CH_SIDE_W(p, off)                                                                         \
+    (mode == CH_RUNS ? (DV)(DEC(p[off + c])) : CV_DEC(VLOAD(0, p + off + j)))
+#define CH_ITEM_W                                                                                 \
+    const ulong j = get_global_id(0) * CLRELU_VEC, c = get_global_id(1), r = get_global_id(2);   \
+    (void)total;                                                                                  \
+    if (j >= width || c >= chans || r >= rows)                                                    \
+        return;                                                                                   \
+    const ulong base = r * pitch + c * inner + j;
+
+__kernel void ch_fwd_w(CH_ARGS_SHAPE, __global const S *x, const ulong x_off,
+                       __global const S *bias, const ulong b_off, __global const S *z,
+                       const ulong z_off, __global const S *a, const ulong a_off, __global S *y,
+                       const ulong y_off, PARAMS) {
+    CH_ITEM_W
+    (void)ceil_pass;
+    const DV bv = flags & CH_BIAS ? CH_SIDE_W(bias, b_off) : (DV)0;
+    const DV av = CLRELU_OP == CR_PRELU ? CH_SIDE_W(a, a_off) : (DV)0;
+    CH_FWD_VEC(LOAD_A, STORE_A, base)
+}
+
+__kernel void ch_bwd_w(CH_ARGS_SHAPE, __global const S *dy, const ulong dy_off,
+                       __global const S *src, const ulong src_off, __global const S *bias,
+                       const ulong b_off, __global const S *z, const ulong z_off,
+                       __global const S *a, const ulong a_off, __global S *dx, const ulong dx_off,
+                       PARAMS) {
+    CH_ITEM_W
+    (void)ceil_out;
+    const DV bv = flags & CH_BIAS ? CH_SIDE_W(bias, b_off) : (DV)0;
+    const DV av = CLRELU_OP == CR_PRELU ? CH_SIDE_W(a, a_off) : (DV)0;
+    CH_BWD_VEC(LOAD_A, STORE_A, base)
+}
 
 /* dx for blocks of CLRELU_BIAS_BLOCK consecutive k = o * inner + i of channel c, and each
  * block's sums (compute-domain bits) of the unblended gradient (into part[g_off + c * blocks +

@@ -65,6 +65,7 @@ static const shape shapes[] = {
     {600, 3, 1, 0, 2},
     {300, 17, 1, 5, 3},
     {40, 64, 1, 0, 0},
+    {5, 32, 1, 32, 0}, /* padded rows of whole vectors: ch_fwd_w, ch_bwd_w with a pitch */
     /* channels first */
     {2, 3, 49, 0, 0},
     {3, 31, 7, 0, 5},
@@ -74,6 +75,7 @@ static const shape shapes[] = {
     {1, 1000, 2, 0, 0},
     {3, 2, 300, 11, 3},
     {2, 4, 64, 0, 0},
+    {3, 2, 64, 32, 0}, /* runs of whole vectors, padded */
 };
 
 static clrelu_layout layout_of(const shape *s) {
