@@ -579,10 +579,6 @@ ALWAYS_INLINE void leaky_lean_fwd(size_t n, const uint32_t *x, uint32_t *y, floa
 ALWAYS_INLINE void fast_bits_fwd(int wide, int op, size_t n, const void *in, void *out,
                                  uint32_t *mask, uint32_t inf, uint32_t c_out, uint32_t c_pass,
                                  float slope, int stream) {
-    if (wide && op == CR_LEAKY && !mask && leaky_slope_is_lean(slope)) {
-        leaky_lean_fwd(n, in, out, slope, stream);
-        return;
-    }
     if (wide) {
         clrelu__params p;
         memset(&p, 0, sizeof p);
@@ -763,6 +759,8 @@ ALWAYS_INLINE void leaky32_at(int pass, const void *in0, const void *in1, void *
 #define SUBN_ANY(any)     (!_mm256_testz_si256((any), (any)))
 #define SUBN_ALL32        32
 #define SUBN_TAIL32(left) (left)
+#define SUBN_LEAN_OK      leaky_slope_is_lean
+#define SUBN_LEAN_FWD     leaky_lean_fwd
 #include "leaky32.inc"
 
 /* ---------------------------------------------------------------------------------------------
