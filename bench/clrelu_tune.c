@@ -29,7 +29,7 @@ static const struct {
                    {"f64", CLRELU_DTYPE_F64}};
 
 #define N_DTYPES       4
-#define MIN_GAIN       0.03 /* what a setting must win by over the default to be written */
+#define MIN_GAIN       0.05 /* what a setting must win by over the default to be written */
 #define CONFIRM_ROUNDS 5    /* the winner against the default, alternately, before it is kept */
 #define ARRAY_LEN(a)   (sizeof(a) / sizeof((a)[0]))
 
@@ -136,9 +136,15 @@ static int tune_key(tuner *t, int pass, int dt, int size_class, size_t n, size_t
         e->seconds = e->default_seconds;
         return 0;
     }
+    int wins = 0;
+    for (int r = 0; r < CONFIRM_ROUNDS; ++r)
+        wins += best_s[r] < def_s[r];
     e->default_seconds = bench_median(def_s, CONFIRM_ROUNDS);
     e->seconds = bench_median(best_s, CONFIRM_ROUNDS);
-    if (e->seconds > e->default_seconds * (1.0 - MIN_GAIN)) {
+    /* A sign test as well as the medians: with no real difference, winning all 5 alternating
+     * pairs happens 1 time in 32. With the medians alone (3% then), PoCL kept settings that won
+     * 5% in the tuner and lost 6-18% in clrelu-bench's runs a minute later. */
+    if (wins < CONFIRM_ROUNDS || e->seconds > e->default_seconds * (1.0 - MIN_GAIN)) {
         e->seconds = e->default_seconds;
         e->best = def;
     }
