@@ -330,6 +330,19 @@ static void test_launch__each_call_gets_its_own_arguments(void **state) {
     clReleaseMemObject(yb);
 }
 
+/* Whether the cache forgets m within 5 s. The destructor callback that makes it forget runs
+ * when the driver frees the buffer, which need not be at clReleaseMemObject: PoCL 3.1 can
+ * still hold a finished command's reference for a moment (seen once in tools/gpu-check.sh's
+ * run of this test). */
+static int forgotten_soon(cl_mem m) {
+    for (int i = 0; i < 5000; ++i) {
+        if (!clrelu__mem_cache_holds_for_testing(m))
+            return 1;
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+    }
+    return 0;
+}
+
 /* What the driver said of a buffer is kept until the buffer is destroyed, and only for the
  * context it belongs to: another context is still refused, and a released buffer forgotten
  * (a new buffer, possibly at the same handle, is asked again: its size is its own). */
@@ -354,8 +367,8 @@ static void test_mem_cache__forgets_released_buffers_and_keeps_contexts_apart(vo
         assert_int_equal(clFinish(f->info.queue), CL_SUCCESS);
         clReleaseMemObject(xb);
         clReleaseMemObject(yb);
-        assert_false(clrelu__mem_cache_holds_for_testing(xb));
-        assert_false(clrelu__mem_cache_holds_for_testing(yb));
+        assert_true(forgotten_soon(xb));
+        assert_true(forgotten_soon(yb));
     }
 }
 
