@@ -114,9 +114,11 @@ static int tune_key(tuner *t, int pass, int dt, int size_class, size_t n, size_t
                 }
             }
     /* The best of 27 timings is flattered by chance (one quiet moment wins): the winner and the
-     * default are timed again, alternately, and the winner replaces the default only when the
-     * medians of those rounds say it is faster by more than the noise of a shared machine. A
-     * database is used until it is rewritten: a chance win would cost every later call. */
+     * default are timed again, alternately, and the winner replaces the default only when it
+     * wins every round (with no real difference that happens 1 time in 32) and the medians by
+     * MIN_GAIN. A database is used until it is rewritten: a chance win would cost every later
+     * call. (With the medians alone and 3%, PoCL kept settings that lost 6-18% in clrelu-bench
+     * a minute later.) */
     clrelu_tuning def = {sizeof def, 0, 0, 0};
     clrelu_context_override_tuning(t->ctx, pass, dtype, size_class, NULL);
     clrelu_context_get_tuning(t->ctx, pass, dtype, size_class, &def);
@@ -141,9 +143,6 @@ static int tune_key(tuner *t, int pass, int dt, int size_class, size_t n, size_t
         wins += best_s[r] < def_s[r];
     e->default_seconds = bench_median(def_s, CONFIRM_ROUNDS);
     e->seconds = bench_median(best_s, CONFIRM_ROUNDS);
-    /* A sign test as well as the medians: with no real difference, winning all 5 alternating
-     * pairs happens 1 time in 32. With the medians alone (3% then), PoCL kept settings that won
-     * 5% in the tuner and lost 6-18% in clrelu-bench's runs a minute later. */
     if (wins < CONFIRM_ROUNDS || e->seconds > e->default_seconds * (1.0 - MIN_GAIN)) {
         e->seconds = e->default_seconds;
         e->best = def;

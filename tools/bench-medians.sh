@@ -22,6 +22,7 @@ cat "$tmp"/run*.json | awk '
     }
     return ""
   }
+  # The median of a list; lo and hi get its smallest and largest value.
   function median(list,   a, n, i, j, t) {
     n = split(list, a, " ")
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -39,7 +40,8 @@ cat "$tmp"/run*.json | awk '
     printf "%-6s %-21s %-5s %10s %9s %9s %8s %15s %11s %11s %s\n", "device", "op", "dtype", "n", "GB/s", "copy", "%copy", "%copy range", "kernel us", "batch us", "tuning"
     for (i = 1; i <= count; i++) {
       k = order[i]; split(k, f, " ")
-      mt = median(t[k]); mb = median(b[k]); mg = median(g[k]); mc = median(c[k]); mp = median(p[k])
+      mt = median(t[k]); mb = median(b[k]); mg = median(g[k]); mc = median(c[k])
+      mp = median(p[k]) # last: the range printed is that of % of copy
       printf "%-6s %-21s %-5s %10s %9.2f %9.2f %7.1f%% %6.1f..%5.1f%% %11.2f %11.2f %s\n", f[1], f[2], f[3], f[4], mg, mc, mp, lo, hi, mt * 1e6, mb * 1e6, f[5]
     }
   }'
