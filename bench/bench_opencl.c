@@ -42,33 +42,12 @@ typedef struct dev {
     uint32_t *host_mask, *host_expected_mask;
 } dev;
 
-/* One measured thing: enqueue one call, optionally returning its event. */
-typedef cl_int (*enqueue_fn)(void *arg, cl_event *ev);
+typedef bench_enqueue_fn enqueue_fn;
 
 typedef struct stats {
     double kmin, kmed, kmax, wall, batch_s;
     int samples, batch_n;
 } stats;
-
-static double event_seconds(cl_event ev, cl_profiling_info from, cl_profiling_info to) {
-    cl_ulong a = 0, b = 0;
-    clGetEventProfilingInfo(ev, from, sizeof a, &a, NULL);
-    clGetEventProfilingInfo(ev, to, sizeof b, &b, NULL);
-    return b > a ? (double)(b - a) * 1e-9 : 0.0;
-}
-
-static cl_int timed_call(enqueue_fn fn, void *arg, double *kernel, double *wall) {
-    cl_event ev = NULL;
-    double t0 = bench_now();
-    cl_int err = fn(arg, &ev);
-    if (err != CL_SUCCESS)
-        return err;
-    err = clWaitForEvents(1, &ev);
-    *wall = bench_now() - t0;
-    *kernel = event_seconds(ev, CL_PROFILING_COMMAND_START, CL_PROFILING_COMMAND_END);
-    clReleaseEvent(ev);
-    return err;
-}
 
 static void summarize(double *k, double *w, int n, stats *s) {
     s->samples = n;
@@ -96,9 +75,9 @@ static cl_int measure(const bench_opts *o, dev *d, enqueue_fn fn, void *arg, enq
     int n = 0;
     double start = bench_now();
     while (n < CAP && bench_more(o, n, bench_now() - start)) {
-        if ((err = timed_call(fn, arg, &k[n], &w[n])) != CL_SUCCESS)
+        if ((err = bench_timed_call(fn, arg, &k[n], &w[n])) != CL_SUCCESS)
             return err;
-        if (ref_fn && (err = timed_call(ref_fn, ref_arg, &rk[n], &rw[n])) != CL_SUCCESS)
+        if (ref_fn && (err = bench_timed_call(ref_fn, ref_arg, &rk[n], &rw[n])) != CL_SUCCESS)
             return err;
         n++;
     }
@@ -108,12 +87,9 @@ static cl_int measure(const bench_opts *o, dev *d, enqueue_fn fn, void *arg, enq
     s->batch_n = batch;
     s->batch_s = 0;
     if (batch > 0) {
-        double t0 = bench_now();
-        for (int i = 0; i < batch && err == CL_SUCCESS; ++i)
-            err = fn(arg, NULL);
-        if (err == CL_SUCCESS)
-            err = clFinish(d->queue);
-        s->batch_s = bench_now() - t0;
+        double per_call = 0;
+        err = bench_batch(d->queue, fn, arg, batch, &per_call);
+        s->batch_s = per_call * batch;
     }
     return err;
 }
@@ -312,11 +288,7 @@ static int setup(const bench_opts *o, dev *d, const char *spec, size_t max_bytes
         clrelu_context_release(probe);
         return 1; /* the spec names the CPU path */
     }
-    cl_int err;
-    d->context = clCreateContext(NULL, 1, &d->info.device_id, NULL, NULL, &err);
-    if (err == CL_SUCCESS)
-        d->queue =
-            clCreateCommandQueue(d->context, d->info.device_id, CL_QUEUE_PROFILING_ENABLE, &err);
+    cl_int err = bench_profiling_queue(d->info.device_id, &d->context, &d->queue);
     clrelu_context_release(probe);
     if (err != CL_SUCCESS) {
         fprintf(stderr, "clrelu-bench: device %s: cannot create a profiling queue: %s (%d)\n", spec,
@@ -429,7 +401,7 @@ static void launch_latency(const bench_opts *o, dev *d, bench_device *bd) {
             break;
         clFinish(d->queue);
         wall[n] = bench_now() - t0;
-        lat[n] = event_seconds(ev, CL_PROFILING_COMMAND_QUEUED, CL_PROFILING_COMMAND_START);
+        lat[n] = bench_event_seconds(ev, CL_PROFILING_COMMAND_QUEUED, CL_PROFILING_COMMAND_START);
         clReleaseEvent(ev);
     }
     bd->launch_latency_s = n ? bench_median(lat, n) : 0;

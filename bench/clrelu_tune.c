@@ -36,30 +36,51 @@ static const struct {
 typedef struct entry {
     int pass, dtype_index, size_class;
     clrelu_tuning best;
-    double seconds, default_seconds;
+    double seconds, default_seconds;              /* a batch's time per call */
+    double kernel_seconds, default_kernel_seconds; /* one call's, by its event */
 } entry;
 
 typedef struct tuner {
-    clrelu_context *ctx;
+    clrelu_context *ctx; /* wraps context and queue, which profiles */
     clrelu_context_info info;
+    cl_context context;
+    cl_command_queue queue;
     cl_mem in0, in1, out, mask;
     int samples; /* batches timed per setting; the median counts */
 } tuner;
 
-/* One call of pass on n elements of the tuner's buffers. */
-static clrelu_status call(tuner *t, int pass, clrelu_dtype dtype, size_t n) {
+/* One call of pass on n elements of the tuner's buffers; its event in *ev where ev is not NULL. */
+static clrelu_status call_ev(tuner *t, int pass, clrelu_dtype dtype, size_t n, cl_event *ev) {
     clrelu_desc d = clrelu_desc_make(CLRELU_OP_RELU, dtype);
     switch (pass) {
     case CLRELU_PASS_FORWARD:
-        return clrelu_forward(t->ctx, &d, n, t->in0, 0, t->out, 0, 0, NULL, NULL);
+        return clrelu_forward(t->ctx, &d, n, t->in0, 0, t->out, 0, 0, NULL, ev);
     case CLRELU_PASS_FORWARD_MASK:
-        return clrelu_forward_mask(t->ctx, &d, n, t->in0, 0, t->out, 0, t->mask, 0, 0, NULL, NULL);
+        return clrelu_forward_mask(t->ctx, &d, n, t->in0, 0, t->out, 0, t->mask, 0, 0, NULL, ev);
     case CLRELU_PASS_BACKWARD:
-        return clrelu_backward(t->ctx, &d, n, t->in0, 0, t->in1, 0, t->out, 0, 0, NULL, NULL);
+        return clrelu_backward(t->ctx, &d, n, t->in0, 0, t->in1, 0, t->out, 0, 0, NULL, ev);
     default:
         d.grad_from = CLRELU_GRAD_FROM_MASK;
-        return clrelu_backward(t->ctx, &d, n, t->in0, 0, t->mask, 0, t->out, 0, 0, NULL, NULL);
+        return clrelu_backward(t->ctx, &d, n, t->in0, 0, t->mask, 0, t->out, 0, 0, NULL, ev);
     }
+}
+
+static clrelu_status call(tuner *t, int pass, clrelu_dtype dtype, size_t n) {
+    return call_ev(t, pass, dtype, n, NULL);
+}
+
+/* The same call as bench_timed_call and bench_batch take it. */
+typedef struct pass_call {
+    tuner *t;
+    int pass;
+    clrelu_dtype dtype;
+    size_t n;
+} pass_call;
+
+static cl_int enqueue_pass(void *arg, cl_event *ev) {
+    pass_call *c = arg;
+    return call_ev(c->t, c->pass, c->dtype, c->n, ev) == CLRELU_OK ? CL_SUCCESS
+                                                                   : CL_INVALID_OPERATION;
 }
 
 /* Seconds per call under the key's current setting: the median over samples of batches of
@@ -81,6 +102,25 @@ static double time_setting(tuner *t, int pass, clrelu_dtype dtype, size_t n) {
         s[i] = (bench_now() - t0) / batch;
     }
     return bench_median(s, samples);
+}
+
+/* The key's current setting as clrelu-bench measures a configuration (bench_opencl.c's
+ * measure(), with the same shared routines): the median of BENCH_SINGLES calls each waited for,
+ * by its event (*kernel), and a batch of BENCH_BATCH back-to-back calls (*per_call, seconds per
+ * call). -1 when a call fails. */
+#define BENCH_SINGLES 9
+#define BENCH_BATCH   100 /* clrelu-bench's default --batch */
+static int time_as_bench(tuner *t, int pass, clrelu_dtype dtype, size_t n, double *kernel,
+                         double *per_call) {
+    pass_call c = {t, pass, dtype, n};
+    double k[BENCH_SINGLES], wall;
+    if (enqueue_pass(&c, NULL) != CL_SUCCESS || clFinish(t->queue) != CL_SUCCESS)
+        return -1;
+    for (int i = 0; i < BENCH_SINGLES; ++i)
+        if (bench_timed_call(enqueue_pass, &c, &k[i], &wall) != CL_SUCCESS)
+            return -1;
+    *kernel = bench_median(k, BENCH_SINGLES);
+    return bench_batch(t->queue, enqueue_pass, &c, BENCH_BATCH, per_call) == CL_SUCCESS ? 0 : -1;
 }
 
 /* Times the default, then every setting of the space, for one key; fills *e with the best. */
@@ -114,37 +154,44 @@ static int tune_key(tuner *t, int pass, int dt, int size_class, size_t n, size_t
                 }
             }
     /* The best of 27 timings is flattered by chance (one quiet moment wins): the winner and the
-     * default are timed again, alternately, and the winner replaces the default only when it
-     * wins every round (with no real difference that happens 1 time in 32) and the medians by
-     * MIN_GAIN. A database is used until it is rewritten: a chance win would cost every later
-     * call. (With the medians alone and 3%, PoCL kept settings that lost 6-18% in clrelu-bench
-     * a minute later.) */
+     * default are timed again, alternately, as clrelu-bench measures them (one call's kernel
+     * time, and a batch's time per call), and the winner replaces the default only when it
+     * wins every round by both measures (with no real difference, each happens 1 time in 32)
+     * and both medians by MIN_GAIN. A database is used until it is rewritten: a chance win
+     * would cost every later call. (Confirmed by the search's own timing, batches of 4 at 2^20
+     * and up, PoCL kept settings that won every round by 6-16% and lost 7-17% in clrelu-bench's
+     * batches a minute later.) */
     clrelu_tuning def = {sizeof def, 0, 0, 0};
     clrelu_context_override_tuning(t->ctx, pass, dtype, size_class, NULL);
     clrelu_context_get_tuning(t->ctx, pass, dtype, size_class, &def);
-    double best_s[CONFIRM_ROUNDS], def_s[CONFIRM_ROUNDS];
+    double best_b[CONFIRM_ROUNDS], def_b[CONFIRM_ROUNDS];
+    double best_k[CONFIRM_ROUNDS], def_k[CONFIRM_ROUNDS];
     const int same = def.vec_bytes == e->best.vec_bytes && def.local == e->best.local &&
                      def.groups_per_cu == e->best.groups_per_cu;
+    int wins = 0;
     for (int r = 0; r < CONFIRM_ROUNDS && !same; ++r) {
         clrelu_context_override_tuning(t->ctx, pass, dtype, size_class, NULL);
-        def_s[r] = time_setting(t, pass, dtype, n);
-        clrelu_context_override_tuning(t->ctx, pass, dtype, size_class, &e->best);
-        best_s[r] = time_setting(t, pass, dtype, n);
-        if (def_s[r] < 0 || best_s[r] < 0)
+        if (time_as_bench(t, pass, dtype, n, &def_k[r], &def_b[r]) != 0)
             return -1;
+        clrelu_context_override_tuning(t->ctx, pass, dtype, size_class, &e->best);
+        if (time_as_bench(t, pass, dtype, n, &best_k[r], &best_b[r]) != 0)
+            return -1;
+        wins += best_k[r] < def_k[r] && best_b[r] < def_b[r];
     }
     clrelu_context_override_tuning(t->ctx, pass, dtype, size_class, NULL);
     if (same) {
         e->seconds = e->default_seconds;
+        e->kernel_seconds = e->default_kernel_seconds = 0;
         return 0;
     }
-    int wins = 0;
-    for (int r = 0; r < CONFIRM_ROUNDS; ++r)
-        wins += best_s[r] < def_s[r];
-    e->default_seconds = bench_median(def_s, CONFIRM_ROUNDS);
-    e->seconds = bench_median(best_s, CONFIRM_ROUNDS);
-    if (wins < CONFIRM_ROUNDS || e->seconds > e->default_seconds * (1.0 - MIN_GAIN)) {
+    e->default_seconds = bench_median(def_b, CONFIRM_ROUNDS);
+    e->seconds = bench_median(best_b, CONFIRM_ROUNDS);
+    e->default_kernel_seconds = bench_median(def_k, CONFIRM_ROUNDS);
+    e->kernel_seconds = bench_median(best_k, CONFIRM_ROUNDS);
+    if (wins < CONFIRM_ROUNDS || e->seconds > e->default_seconds * (1.0 - MIN_GAIN) ||
+        e->kernel_seconds > e->default_kernel_seconds * (1.0 - MIN_GAIN)) {
         e->seconds = e->default_seconds;
+        e->kernel_seconds = e->default_kernel_seconds = 0; /* (nothing confirmed) */
         e->best = def;
     }
     return 0;
@@ -326,17 +373,33 @@ int main(int argc, char **argv) {
     }
     tuner t = {0};
     t.samples = samples;
-    if (clrelu_context_create(&t.ctx, spec) != CLRELU_OK) {
+    clrelu_context *probe = NULL;
+    if (clrelu_context_create(&probe, spec) != CLRELU_OK) {
         fprintf(stderr, "clrelu-tune: %s\n", clrelu_last_error());
         return 1;
     }
-    clrelu_context_get_info(t.ctx, &t.info, sizeof t.info);
+    clrelu_context_get_info(probe, &t.info, sizeof t.info);
     if (t.info.kind == CLRELU_DEVICE_KIND_SIMD) {
         fprintf(stderr, "clrelu-tune: '%s' is the CPU path: there are no kernel launches to tune\n",
                 spec ? spec : "(default)");
-        clrelu_context_release(t.ctx);
+        clrelu_context_release(probe);
         return 1;
     }
+    /* The device in a context of the tuner's own, whose queue profiles (as clrelu-bench's). */
+    cl_int qerr = bench_profiling_queue(t.info.device_id, &t.context, &t.queue);
+    clrelu_context_release(probe);
+    if (qerr != CL_SUCCESS) {
+        fprintf(stderr, "clrelu-tune: cannot create a profiling queue: OpenCL error %d\n",
+                (int)qerr);
+        return 1;
+    }
+    if (clrelu_context_wrap(&t.ctx, t.context, t.queue) != CLRELU_OK) {
+        fprintf(stderr, "clrelu-tune: %s\n", clrelu_last_error());
+        clReleaseCommandQueue(t.queue);
+        clReleaseContext(t.context);
+        return 1;
+    }
+    clrelu_context_get_info(t.ctx, &t.info, sizeof t.info);
     size_t max_local = 256, items[16] = {0};
     clGetDeviceInfo(t.info.device_id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_local, &max_local,
                     NULL);
@@ -385,8 +448,11 @@ int main(int argc, char **argv) {
                 }
             }
     }
-    printf("%-14s %-5s %-7s %18s %11s %18s %11s %8s\n", "pass", "dtype", "class", "default", "us",
-           "tuned", "us", "speedup");
+    /* us: a batch's time per call (the search's, or the confirming rounds' medians where the
+     * search found a setting to confirm); kernel: the kept setting's speedup by one call's
+     * event in the confirming rounds (- where the default stays). */
+    printf("%-14s %-5s %-7s %18s %11s %18s %11s %8s %8s\n", "pass", "dtype", "class", "default",
+           "us", "tuned", "us", "speedup", "kernel");
     clrelu_tuning def = {sizeof def, 0, 0, 0};
     for (int i = 0; i < n_es; ++i) {
         const entry *e = &es[i];
@@ -395,9 +461,12 @@ int main(int argc, char **argv) {
         char a[32], b[32];
         snprintf(a, sizeof a, "%u,%zu,%u", def.vec_bytes, def.local, def.groups_per_cu);
         snprintf(b, sizeof b, "%u,%zu,%u", e->best.vec_bytes, e->best.local, e->best.groups_per_cu);
-        printf("%-14s %-5s %-7s %18s %11.2f %18s %11.2f %7.2fx\n", pass_names[e->pass],
+        char k[16] = "-";
+        if (e->kernel_seconds > 0)
+            snprintf(k, sizeof k, "%.2fx", e->default_kernel_seconds / e->kernel_seconds);
+        printf("%-14s %-5s %-7s %18s %11.2f %18s %11.2f %7.2fx %8s\n", pass_names[e->pass],
                dtype_names[e->dtype_index].name, class_names[e->size_class], a,
-               e->default_seconds * 1e6, b, e->seconds * 1e6, e->default_seconds / e->seconds);
+               e->default_seconds * 1e6, b, e->seconds * 1e6, e->default_seconds / e->seconds, k);
     }
     /* The host-array threshold, with the tuned settings in use (the round trip launches the
      * forward kernel). */
@@ -435,5 +504,7 @@ int main(int argc, char **argv) {
         if (*bufs[i])
             clReleaseMemObject(*bufs[i]);
     clrelu_context_release(t.ctx);
+    clReleaseCommandQueue(t.queue);
+    clReleaseContext(t.context);
     return rc;
 }
