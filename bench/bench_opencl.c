@@ -583,11 +583,15 @@ static void host_round_trips(const bench_opts *o, dev *d, bench_run *run, const 
     clrelu_context_release(cpu);
 }
 
-/* The element-wise pass a kit op runs (a clrelu_pass), or -1 for the channel ops. */
+/* The element-wise pass whose launch setting a kit op runs with (a clrelu_pass; the channel
+ * ops take forward's or backward's), or -1 for none. */
 static int kit_pass(const kit_op *op) {
     switch (op->kind) {
     case KIT_FWD:
+    case KIT_CH_FWD:
         return CLRELU_PASS_FORWARD;
+    case KIT_CH_BWD:
+        return CLRELU_PASS_BACKWARD;
     case KIT_FWD_MASK:
         return CLRELU_PASS_FORWARD_MASK;
     case KIT_BWD_X:
@@ -733,7 +737,7 @@ int bench_opencl(const bench_opts *o, const char *spec, bench_run *run, int inde
                 const kit_op *op = o->ops[oi];
                 bench_progress(o, run, "%s %s %s n=%zu", d.info.id, op->name, dt->name, n);
                 const int pass = kit_pass(op);
-                if (pass < 0) { /* the channel ops: no launch setting to choose */
+                if (pass < 0) { /* (no launch setting to choose) */
                     measure_config(o, &d, run, op, dt, n, cache, NULL, NULL);
                     continue;
                 }

@@ -22,3 +22,12 @@ unsigned long clrelu__exact_entries_for_testing(clrelu_context *ctx) {
 void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes) {
     ctx->stream_min_bytes = bytes;
 }
+
+size_t clrelu__programs_for_testing(clrelu_context *ctx) {
+    size_t n = 0;
+    pthread_mutex_lock(&ctx->lock);
+    for (const clrelu__program *p = ctx->programs; p; p = p->next)
+        n++;
+    pthread_mutex_unlock(&ctx->lock);
+    return n;
+}

@@ -19,6 +19,7 @@
 void clrelu__set_thread_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
 unsigned long clrelu__threaded_calls_for_testing(clrelu_context *ctx);
 void clrelu__set_stream_min_bytes_for_testing(clrelu_context *ctx, size_t bytes);
+size_t clrelu__programs_for_testing(clrelu_context *ctx);
 /* The static library's hook: the device behaves as if it had no cl_khr_fp64. */
 void clrelu__hide_fp64_for_testing(clrelu_context *ctx);
 
@@ -679,6 +680,91 @@ static void test_channel_device__waits_and_signals_events(void **state) {
     clReleaseMemObject(my);
 }
 
+/* The channel kernels launch with the element-wise pass's setting for their dtype and size
+ * class (forward's for forward, backward's for backward): a setting changed for one pass
+ * builds a program for that pass's calls alone, and every setting of clrelu-tune's kinds
+ * (vector width, group size, a capped grid that strides over rows) gives the reference's bits,
+ * the sums' too. */
+static void test_channel_device__follows_the_pass_tuning(void **state) {
+    fixture *f = *state;
+    if (!on_device())
+        return;
+    size_t max_local = 256;
+    assert_int_equal(clGetDeviceInfo(f->info.device_id, CL_DEVICE_MAX_WORK_GROUP_SIZE,
+                                     sizeof max_local, &max_local, NULL),
+                     CL_SUCCESS);
+    const shape runs = {3, 2, 300, 11, 3}, cols = {300, 17, 1, 5, 3};
+    clrelu_desc fwd = make_desc(CLRELU_OP_PRELU, CLRELU_DTYPE_F32, &test_configs[0]);
+    clrelu_desc bwd = fwd;
+    /* Under the defaults: both passes' programs built once. */
+    run_forward(f, &fwd, &runs, 1, 1, OUT_SEPARATE, 1);
+    run_backward(f, &bwd, &runs, 1, 1, 1, 1, DX_SEPARATE, 2);
+    const size_t built = clrelu__programs_for_testing(f->ctx);
+    run_forward(f, &fwd, &cols, 0, 1, OUT_SEPARATE, 3);
+    assert_int_equal(clrelu__programs_for_testing(f->ctx), built);
+
+    const clrelu_tuning settings[] = {{sizeof(clrelu_tuning), 16, 16, 1},
+                                      {sizeof(clrelu_tuning), 32, 256, 0},
+                                      {sizeof(clrelu_tuning), 64, 64, 8}};
+    for (size_t i = 0; i < ARRAY_LEN(settings); ++i) {
+        clrelu_tuning t = settings[i];
+        if (t.local > max_local)
+            t.local = max_local;
+        /* Backward's setting alone: forward builds nothing, backward a program of its own
+         * where the setting's program differs from the default's (the first setting's group
+         * size is the defaults' on no device: 64 on CPU devices, 256 on GPUs). */
+        assert_int_equal(clrelu_context_override_tuning(f->ctx, CLRELU_PASS_BACKWARD,
+                                                        CLRELU_DTYPE_F32, CLRELU_SIZE_SMALL, &t),
+                         CLRELU_OK);
+        const size_t before = clrelu__programs_for_testing(f->ctx);
+        run_forward(f, &fwd, &runs, 1, 1, OUT_SEPARATE, 10 + (uint32_t)i);
+        assert_int_equal(clrelu__programs_for_testing(f->ctx), before);
+        run_backward(f, &bwd, &runs, 1, 1, 1, 1, DX_SEPARATE, 20 + (uint32_t)i);
+        if (i == 0)
+            assert_int_equal(clrelu__programs_for_testing(f->ctx), before + 1);
+        /* Then both passes, f32 and f16, on both layouts, with every sum. */
+        for (size_t d = 0; d < 2; ++d) {
+            const clrelu_dtype dt = d ? CLRELU_DTYPE_F16 : CLRELU_DTYPE_F32;
+            for (int pass = CLRELU_PASS_FORWARD; pass <= CLRELU_PASS_BACKWARD; ++pass)
+                assert_int_equal(clrelu_context_override_tuning(f->ctx, pass, dt,
+                                                                CLRELU_SIZE_SMALL, &t),
+                                 CLRELU_OK);
+            for (size_t o = 0; o < ARRAY_LEN(ops); ++o) {
+                clrelu_desc dd = make_desc(ops[o], dt, &test_configs[(i + o) % 3]);
+                const uint32_t seed = 100u * (uint32_t)(i * 8 + d * 4 + o);
+                run_forward(f, &dd, &runs, 1, 1, OUT_SEPARATE, seed);
+                run_forward(f, &dd, &cols, 1, 0, OUT_SEPARATE, seed + 1);
+                run_backward(f, &dd, &runs, 1, 1, 1, ops[o] == CLRELU_OP_PRELU, DX_SEPARATE,
+                             seed + 2);
+                run_backward(f, &dd, &cols, 0, 1, 1, ops[o] == CLRELU_OP_PRELU, DX_SEPARATE,
+                             seed + 3);
+            }
+            for (int pass = CLRELU_PASS_FORWARD; pass <= CLRELU_PASS_BACKWARD_MASK; ++pass)
+                assert_int_equal(clrelu_context_override_tuning(f->ctx, pass, dt,
+                                                                CLRELU_SIZE_SMALL, NULL),
+                                 CLRELU_OK);
+        }
+    }
+    /* The size class is the whole tensor's, not a channel's: 1000 rows of 70 channels are
+     * 70000 elements (medium), 1000 a channel (small). */
+    const shape wide = {1000, 70, 1, 0, 0};
+    clrelu_tuning medium = {sizeof medium, 16, max_local < 64 ? max_local : 64, 1}; /* (new) */
+    assert_int_equal(clrelu_context_override_tuning(f->ctx, CLRELU_PASS_BACKWARD, CLRELU_DTYPE_F32,
+                                                    CLRELU_SIZE_MEDIUM, &medium),
+                     CLRELU_OK);
+    const size_t before_wide = clrelu__programs_for_testing(f->ctx);
+    run_backward(f, &bwd, &wide, 1, 1, 1, 1, DX_SEPARATE, 40);
+    assert_int_equal(clrelu__programs_for_testing(f->ctx), before_wide + 1);
+    assert_int_equal(clrelu_context_override_tuning(f->ctx, CLRELU_PASS_BACKWARD, CLRELU_DTYPE_F32,
+                                                    CLRELU_SIZE_MEDIUM, NULL),
+                     CLRELU_OK);
+    /* The defaults again: their programs are still there. */
+    const size_t all = clrelu__programs_for_testing(f->ctx);
+    run_forward(f, &fwd, &runs, 1, 1, OUT_SEPARATE, 30);
+    run_backward(f, &bwd, &runs, 1, 1, 1, 1, DX_SEPARATE, 31);
+    assert_int_equal(clrelu__programs_for_testing(f->ctx), all);
+}
+
 /* No elements: nothing is touched, a marker is returned; the host calls succeed. */
 static void test_channel__empty_tensors(void **state) {
     fixture *f = *state;
@@ -923,6 +1009,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_channel_backward__sums_in_the_documented_order),
         cmocka_unit_test(test_channel_cpu__threads_match_reference),
         cmocka_unit_test(test_channel_device__waits_and_signals_events),
+        cmocka_unit_test(test_channel_device__follows_the_pass_tuning),
         cmocka_unit_test(test_channel__empty_tensors),
         cmocka_unit_test(test_channel__host_refusals_name_the_argument),
         cmocka_unit_test(test_channel_device__refusals_name_the_argument),
