@@ -1078,12 +1078,16 @@ static void test_bench__tuning_shows_tuned_against_default(void **state) {
     assert_true(jv_num(set1, "vec_bytes") == vec && jv_num(set1, "local") == 16 &&
                 jv_num(set1, "groups_per_cu") == 1);
     jv_free(root);
-    /* A pass the database leaves alone runs once, with the default; a channel op has none. */
+    /* A pass the database leaves alone runs once, with the default; a channel op runs with its
+     * pass's setting (PReLU forward: forward's), both of them. */
     assert_int_equal(results_of(tmp_path, "backward", 1024, r, 1, &root), 1);
     assert_string_equal(tuning_of(r[0]), "default");
     jv_free(root);
-    assert_int_equal(results_of(tmp_path, "prelu_forward", 1024, r, 1, &root), 1);
-    assert_null(tuning_of(r[0]));
+    assert_int_equal(results_of(tmp_path, "prelu_forward", 1024, r, 4, &root), 2);
+    assert_string_equal(tuning_of(r[0]), "default");
+    assert_string_equal(tuning_of(r[1]), "tuned");
+    set1 = jv_member(r[1], "setting");
+    assert_true(set1 && set1->t == J_OBJ && jv_num(set1, "vec_bytes") == vec);
     jv_free(root);
 
     /* One of them only, and the tuned run compared with a saved default one. */
