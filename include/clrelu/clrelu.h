@@ -541,8 +541,9 @@ CLRELU_API clrelu_status clrelu_backward_host(clrelu_context *ctx, const clrelu_
  * host round trips on the device) launch their kernels, per pass, dtype and size class. The
  * defaults are the device's (CPU devices: 64-byte vectors, 64-item groups, no cap; GPUs:
  * 16-byte vectors, 256-item groups, 8 groups per compute unit). Every setting gives the same
- * bits; only the time differs (clrelu-tune measures which is fastest). The bias, channel and
- * batch calls keep the device's defaults.
+ * bits; only the time differs (clrelu-tune measures which is fastest). The channel calls
+ * (PReLU, the residual epilogue) launch with the forward or backward pass's setting for their
+ * dtype and the tensor's size class; the bias and batch calls keep the device's defaults.
  * ------------------------------------------------------------------------------------------ */
 /* The element-wise passes. Backward from x or y is CLRELU_PASS_BACKWARD, from the bitmask
  * CLRELU_PASS_BACKWARD_MASK. */
