@@ -27,7 +27,6 @@ double bench_event_seconds(cl_event ev, cl_profiling_info from, cl_profiling_inf
  * start to end (the queue must profile; 0 otherwise); *wall: enqueue to the wait's return. */
 cl_int bench_timed_call(bench_enqueue_fn fn, void *arg, double *kernel, double *wall);
 /* batch calls back to back with one clFinish on q: *per_call is the seconds per call. */
-cl_int bench_batch(cl_command_queue q, bench_enqueue_fn fn, void *arg, int batch,
-                   double *per_call);
+cl_int bench_batch(cl_command_queue q, bench_enqueue_fn fn, void *arg, int batch, double *per_call);
 
 #endif

@@ -36,7 +36,7 @@ static const struct {
 typedef struct entry {
     int pass, dtype_index, size_class;
     clrelu_tuning best;
-    double seconds, default_seconds;              /* a batch's time per call */
+    double seconds, default_seconds;               /* a batch's time per call */
     double kernel_seconds, default_kernel_seconds; /* one call's, by its event */
 } entry;
 

@@ -726,9 +726,9 @@ static void test_channel_device__follows_the_pass_tuning(void **state) {
         for (size_t d = 0; d < 2; ++d) {
             const clrelu_dtype dt = d ? CLRELU_DTYPE_F16 : CLRELU_DTYPE_F32;
             for (int pass = CLRELU_PASS_FORWARD; pass <= CLRELU_PASS_BACKWARD; ++pass)
-                assert_int_equal(clrelu_context_override_tuning(f->ctx, pass, dt,
-                                                                CLRELU_SIZE_SMALL, &t),
-                                 CLRELU_OK);
+                assert_int_equal(
+                    clrelu_context_override_tuning(f->ctx, pass, dt, CLRELU_SIZE_SMALL, &t),
+                    CLRELU_OK);
             for (size_t o = 0; o < ARRAY_LEN(ops); ++o) {
                 clrelu_desc dd = make_desc(ops[o], dt, &test_configs[(i + o) % 3]);
                 const uint32_t seed = 100u * (uint32_t)(i * 8 + d * 4 + o);
@@ -740,9 +740,9 @@ static void test_channel_device__follows_the_pass_tuning(void **state) {
                              seed + 3);
             }
             for (int pass = CLRELU_PASS_FORWARD; pass <= CLRELU_PASS_BACKWARD_MASK; ++pass)
-                assert_int_equal(clrelu_context_override_tuning(f->ctx, pass, dt,
-                                                                CLRELU_SIZE_SMALL, NULL),
-                                 CLRELU_OK);
+                assert_int_equal(
+                    clrelu_context_override_tuning(f->ctx, pass, dt, CLRELU_SIZE_SMALL, NULL),
+                    CLRELU_OK);
         }
     }
     /* The size class is the whole tensor's, not a channel's: 1000 rows of 70 channels are
