@@ -42,8 +42,6 @@ typedef struct dev {
     uint32_t *host_mask, *host_expected_mask;
 } dev;
 
-typedef bench_enqueue_fn enqueue_fn;
-
 typedef struct stats {
     double kmin, kmed, kmax, wall, batch_s;
     int samples, batch_n;
@@ -60,8 +58,8 @@ static void summarize(double *k, double *w, int n, stats *s) {
 /* Warm-up, then one call at a time (profiling time and wall time of each), then a batch of
  * back-to-back launches with one wait. With a reference (ref_fn), each timed call of fn is
  * followed by one of ref_fn, so that both see the same state of a shared, noisy machine. */
-static cl_int measure(const bench_opts *o, dev *d, enqueue_fn fn, void *arg, enqueue_fn ref_fn,
-                      void *ref_arg, int batch, stats *s, stats *ref) {
+static cl_int measure(const bench_opts *o, dev *d, bench_enqueue_fn fn, void *arg,
+                      bench_enqueue_fn ref_fn, void *ref_arg, int batch, stats *s, stats *ref) {
     enum { CAP = 2000 };
     static double k[CAP], w[CAP], rk[CAP], rw[CAP];
     cl_int err = CL_SUCCESS;

@@ -87,7 +87,7 @@ static cl_int enqueue_pass(void *arg, cl_event *ev) {
  * back-to-back calls (enough of them that a batch outlasts the clock's and the wait's cost),
  * timed from the first enqueue to clFinish. -1 when a call fails. */
 static double time_setting(tuner *t, int pass, clrelu_dtype dtype, size_t n) {
-    if (call(t, pass, dtype, n) != CLRELU_OK || clFinish(t->info.queue) != CL_SUCCESS)
+    if (call(t, pass, dtype, n) != CLRELU_OK || clFinish(t->queue) != CL_SUCCESS)
         return -1; /* (the first call builds the program: not timed) */
     int batch = n >= ((size_t)1 << 20) ? 4 : n >= ((size_t)1 << 16) ? 32 : 128;
     double s[32];
@@ -97,7 +97,7 @@ static double time_setting(tuner *t, int pass, clrelu_dtype dtype, size_t n) {
         for (int b = 0; b < batch; ++b)
             if (call(t, pass, dtype, n) != CLRELU_OK)
                 return -1;
-        if (clFinish(t->info.queue) != CL_SUCCESS)
+        if (clFinish(t->queue) != CL_SUCCESS)
             return -1;
         s[i] = (bench_now() - t0) / batch;
     }
@@ -419,7 +419,7 @@ int main(int argc, char **argv) {
     /* Inputs of zeros: ReLU's time does not depend on the values. */
     for (size_t i = 0; i < ARRAY_LEN(bufs) && err == CL_SUCCESS; ++i) {
         const cl_uint zero = 0;
-        err = clEnqueueFillBuffer(t.info.queue, *bufs[i], &zero, sizeof zero, 0,
+        err = clEnqueueFillBuffer(t.queue, *bufs[i], &zero, sizeof zero, 0,
                                   i == 3 ? most / 32 + 64 : most, 0, NULL, NULL);
     }
     int rc = 0;
